@@ -1,0 +1,33 @@
+"""What every command shares: the node's folder and database, opened on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from kizuna.services.node import Node, open_node
+
+
+@dataclass
+class Env:
+    home: Path
+    database_url: str | None
+    _node: Node | None = field(default=None, repr=False)
+    console: Console = field(default_factory=Console)
+    err: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def node(self) -> Node:
+        """The opened node (NodeNotInitialised says how to create one)."""
+        if self._node is None:
+            self._node = open_node(self.home, database_url=self.database_url)
+        return self._node
+
+    def adopt(self, node: Node) -> None:
+        self._node = node
+
+    def close(self) -> None:
+        if self._node is not None:
+            self._node.close()
+            self._node = None

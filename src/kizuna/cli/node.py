@@ -1,0 +1,195 @@
+"""Node commands: init, serve, quickstart, db, settings."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from kizuna.cli.context import Env
+from kizuna.core import settings as core_settings
+from kizuna.core.parties import KINDS
+from kizuna.services import importer, node as node_service, parties, tokens
+from kizuna.storage import migrate
+from kizuna.storage.database import redact_url
+
+pass_env = click.make_pass_decorator(Env)
+
+
+@click.command()
+@click.option("--party-name", required=True, help="Name of the party that runs this node.")
+@click.option("--jurisdiction", required=True, help="ISO 3166 alpha-2 code, or EU.")
+@click.option("--kind", required=True, type=click.Choice(KINDS), help="What kind of party it is.")
+@click.option("--scheme", help="Its classification scheme (EU, DE, JP, ...), if it holds any.")
+@click.option("--sector", help="Its sector, e.g. government-national or financial-services.")
+@click.option("--party-id", help="Use this identity id instead of a new one (identity--<uuid>).")
+@pass_env
+def init(
+    env: Env,
+    party_name: str,
+    jurisdiction: str,
+    kind: str,
+    scheme: str | None,
+    sector: str | None,
+    party_id: str | None,
+) -> None:
+    """Create a node: its home party, its Ed25519 key and its database.
+
+    Prints the home party's id.
+    """
+    node = node_service.init_node(
+        env.home,
+        party_name=party_name,
+        jurisdiction=jurisdiction,
+        kind=kind,
+        scheme=scheme,
+        sector=sector,
+        party_id=party_id,
+        database_url=env.database_url,
+    )
+    env.adopt(node)
+    click.echo(node.home_party.id)
+    where = redact_url(env.database_url) if env.database_url else str(env.home / "kizuna.db")
+    env.err.print(f"[green]node created[/] in {env.home} (database: {where})")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8470, show_default=True, type=int, help="Port to listen on.")
+@click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
+@pass_env
+def serve(env: Env, host: str, port: int, log_level: str) -> None:
+    """Serve TAXII 2.1 and the JSON API until Ctrl-C or SIGTERM.
+
+    TAXII discovery is at /taxii2/, the API root at /taxii2/root/, the JSON API's OpenAPI
+    description at /api/openapi.json, metrics at /metrics. Shutdown finishes the requests in
+    flight; every acknowledged write is already committed.
+    """
+    run_server(env, host, port, log_level)
+
+
+def run_server(env: Env, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    from kizuna import logs
+    from kizuna.http.app import create_app
+
+    logs.configure(log_level)
+    node = env.node()
+    app = create_app(node)
+    env.err.print(f"kizuna serving [bold]{node.home_party.name}[/] on http://{host}:{port}/")
+    env.err.print(f"  TAXII discovery  http://{host}:{port}/taxii2/")
+    env.err.print(f"  JSON API         http://{host}:{port}/api/docs")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8470, show_default=True, type=int, help="Port to listen on.")
+@pass_env
+def quickstart(env: Env, host: str, port: int) -> None:
+    """Create a node with example data if there is none, issue a token, and serve it.
+
+    Prints the address and a fresh token to connect with (older quickstart tokens are revoked).
+    """
+    if not (env.home / node_service.KEY_FILE).exists():
+        node = node_service.init_node(
+            env.home,
+            party_name="Quickstart CSIRT",
+            jurisdiction="EU",
+            kind="csirt",
+            scheme="EU",
+            database_url=env.database_url,
+        )
+        env.adopt(node)
+        parties.add_party(
+            node, "Example Partner CERT", jurisdiction="DE", kind="csirt", scheme="DE"
+        )
+        examples = resources.files("kizuna") / "data" / "examples"
+        with resources.as_file(examples) as folder:
+            report = importer.import_paths(node, [Path(folder)])
+        env.err.print(
+            f"[green]node created[/] in {env.home} with {report.stored} example objects"
+        )
+    node = env.node()
+    for record in tokens.list_tokens(node, node.home_party.id):
+        if record.name == "quickstart" and record.revoked_us is None:
+            tokens.revoke(node, record.id)
+    token = tokens.create(node, node.home_party.id, "quickstart")
+    base = f"http://{host}:{port}"
+    env.console.print(f"\n[bold]kizuna[/] node [bold]{node.home_party.name}[/] at {base}/")
+    env.console.print(f"  token (shown once): [bold]{token.value}[/]")
+    env.console.print(f"  TAXII:  {base}/taxii2/   (HTTP Basic: {node.home_party.name!r} + token, or Bearer)")
+    env.console.print(f"  API:    {base}/api/docs")
+    env.console.print(
+        f"  try:    curl -H 'Authorization: Bearer {token.value}' "
+        f"-H 'Accept: application/taxii+json;version=2.1' {base}/taxii2/root/collections/\n"
+    )
+    run_server(env, host, port, "info")
+
+
+@click.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_env
+def db_upgrade(env: Env) -> None:
+    """Bring the database schema up to date (safe to run again)."""
+    from kizuna.storage.database import Database
+
+    url = node_service.database_url_for(env.home, env.database_url)
+    if env.database_url is None and not (env.home / "kizuna.db").exists():
+        raise click.ClickException(f"no database in {env.home}; run `kizuna init` first")
+    database = Database(url)
+    try:
+        before, after = migrate.upgrade(database)
+    finally:
+        database.dispose()
+    if before == after:
+        click.echo(f"schema already at {after}")
+    else:
+        click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+
+
+@click.command("settings")
+@click.argument("name", required=False)
+@click.argument("value", required=False)
+@click.option("--reset", is_flag=True, help="Go back to the default for NAME.")
+@pass_env
+def settings_command(env: Env, name: str | None, value: str | None, reset: bool) -> None:
+    """Show the node's settings, or show, set or --reset one.
+
+    \b
+    kizuna settings                      list every setting
+    kizuna settings default_tlp          show one
+    kizuna settings default_tlp red      set it
+    kizuna settings default_tlp --reset  back to the default
+    """
+    node = env.node()
+    if name is None:
+        effective = node.settings()
+        for s in core_settings.SETTINGS:
+            click.echo(f"{s.name} = {effective[s.name]}  (default {s.default}) - {s.help}")
+        return
+    if reset:
+        click.echo(f"{name} = {node.set_setting(name, None)}")
+    elif value is not None:
+        click.echo(f"{name} = {node.set_setting(name, value)}")
+    else:
+        if name not in core_settings.BY_NAME:
+            raise click.ClickException(f"there is no setting {name!r}")
+        click.echo(f"{name} = {node.settings()[name]}")
+
+
+COMMANDS = [init, serve, quickstart, db, settings_command]

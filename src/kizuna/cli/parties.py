@@ -1,0 +1,111 @@
+"""Party and token commands."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from kizuna.cli.context import Env
+from kizuna.core.parties import KINDS
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.services import parties as party_service
+from kizuna.services import tokens as token_service
+
+pass_env = click.make_pass_decorator(Env)
+
+
+@click.group()
+def party() -> None:
+    """Parties: the member organisations this node shares with."""
+
+
+@party.command("add")
+@click.argument("name")
+@click.option("--jurisdiction", required=True, help="ISO 3166 alpha-2 code, or EU.")
+@click.option("--kind", required=True, type=click.Choice(KINDS), help="What kind of party it is.")
+@click.option("--scheme", help="Its classification scheme (EU, DE, JP, ...), if it holds any.")
+@click.option("--sector", help="Its sector.")
+@click.option("--id", "party_id", help="Its identity id, if it has one already (identity--<uuid>).")
+@click.option("--public-key", "public_keys", multiple=True, help="Its Ed25519 public key (base64url); repeatable.")
+@click.option("--client", is_flag=True, help="It is a client (constituent) of the home party (TLP:AMBER).")
+@pass_env
+def party_add(
+    env: Env,
+    name: str,
+    jurisdiction: str,
+    kind: str,
+    scheme: str | None,
+    sector: str | None,
+    party_id: str | None,
+    public_keys: tuple[str, ...],
+    client: bool,
+) -> None:
+    """Register a party. Prints its id."""
+    p = party_service.add_party(
+        env.node(),
+        name,
+        jurisdiction=jurisdiction,
+        kind=kind,
+        scheme=scheme,
+        sector=sector,
+        party_id=party_id,
+        public_keys=public_keys,
+        client=client,
+    )
+    click.echo(p.id)
+
+
+@party.command("list")
+@pass_env
+def party_list(env: Env) -> None:
+    """List the parties this node knows."""
+    table = Table("name", "id", "jurisdiction", "kind", "scheme", "role")
+    for p in party_service.all_parties(env.node()):
+        role = "home" if p.is_home else ("client" if p.is_client else "")
+        table.add_row(p.name, p.id, p.jurisdiction, p.kind, p.scheme or "-", role)
+    env.console.print(table)
+
+
+@click.group()
+def token() -> None:
+    """API tokens: how parties authenticate to this node."""
+
+
+@token.command("create")
+@click.argument("party_name_or_id", metavar="PARTY")
+@click.option("--name", default="default", show_default=True, help="A label for the token.")
+@pass_env
+def token_create(env: Env, party_name_or_id: str, name: str) -> None:
+    """Issue a token for PARTY and print it. It is shown only this once."""
+    new = token_service.create(env.node(), party_name_or_id, name)
+    click.echo(new.value)
+    env.err.print(
+        f"token {new.id} for {new.party.name}: shown once, stored hashed. "
+        f"Use it as HTTP Basic password (user {new.party.name!r}) or as a Bearer token."
+    )
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@pass_env
+def token_revoke(env: Env, token_id: str) -> None:
+    """Revoke a token (by its id, or the whole token)."""
+    record = token_service.revoke(env.node(), token_id)
+    click.echo(f"revoked token {record.id}")
+
+
+@token.command("list")
+@click.argument("party_name_or_id", metavar="[PARTY]", required=False)
+@pass_env
+def token_list(env: Env, party_name_or_id: str | None) -> None:
+    """List tokens (ids and labels, never secrets)."""
+    node = env.node()
+    names = {p.id: p.name for p in party_service.all_parties(node)}
+    table = Table("id", "party", "label", "created", "revoked")
+    for r in token_service.list_tokens(node, party_name_or_id):
+        revoked = format_timestamp(r.revoked_us) if r.revoked_us else "-"
+        table.add_row(r.id, names.get(r.party_id, r.party_id), r.name, format_timestamp(r.created_us), revoked)
+    env.console.print(table)
+
+
+COMMANDS = [party, token]

@@ -1,0 +1,352 @@
+"""The policy contract: ``decide`` whether an object version may go to a party, and why.
+
+Implements rules 0–9 of DESIGN.md "The policy contract". Pure: the caller passes the object's
+handling, the recipient, every agreement and consent the node knows, and ``now``. Rule 7 needs
+the verdicts on the object's references; the caller passes those ids it withholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kizuna.core.agreements import Agreement, RedactionProfile
+from kizuna.core.consents import Consent
+from kizuna.core.handling import Classification, Handling
+from kizuna.core.parties import Party
+
+RELEASE = "release"
+RELEASE_REDACTED = "release-redacted"
+WITHHOLD = "withhold"
+
+# Containers whose withheld refs are dropped from a derivative (rule 7); every other object that
+# references a withheld object is withheld itself.
+CONTAINERS: frozenset[str] = frozenset({"report", "grouping", "note", "opinion", "observed-data"})
+# Meta objects that describe handling: every authenticated party needs them to read markings.
+HANDLING_VOCABULARY: frozenset[str] = frozenset({"marking-definition", "extension-definition"})
+
+RULE_NAMES: dict[int, str] = {
+    0: "home",
+    1: "originator",
+    2: "embargo",
+    3: "public",
+    4: "agreement",
+    5: "tlp",
+    6: "third-party",
+    7: "references",
+    8: "redaction",
+    9: "lifecycle",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule's verdict: passed (True), refused (False) or not applicable (None)."""
+
+    rule: int
+    passed: bool | None
+    sentence: str
+
+    @property
+    def code(self) -> str:
+        return f"rule-{self.rule}-{RULE_NAMES[self.rule]}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """An object version as the gate sees it."""
+
+    id: str
+    type: str
+    handling: Handling
+    source: str  # the source of record: originator party, or the importing party
+    first_hop: bool  # the node releases on the originator's behalf (DESIGN.md)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the node knows that a decision may depend on."""
+
+    home: str
+    clients: frozenset[str]
+    agreements: Sequence[Agreement]
+    consents: Mapping[str, Sequence[Consent]]  # by originator
+    now_us: int
+    default_tlp: str = "amber"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome, the verdicts that led to it, and what the release happens under."""
+
+    outcome: str
+    verdicts: tuple[Verdict, ...]
+    agreement: str | None = None
+    level: Classification | None = None
+    redactions: tuple[RedactionProfile, ...] = ()
+    withheld_refs: frozenset[str] = field(default=frozenset())
+
+    @property
+    def released(self) -> bool:
+        return self.outcome != WITHHOLD
+
+    @property
+    def refusal(self) -> Verdict | None:
+        """The verdict that refused, for a withheld object."""
+        if self.released:
+            return None
+        return next((v for v in self.verdicts if v.passed is False), None)
+
+    @property
+    def rules(self) -> tuple[int, ...]:
+        """The rules that passed: what the ledger records as allowing the release."""
+        return tuple(v.rule for v in self.verdicts if v.passed)
+
+
+def _withhold(verdicts: list[Verdict]) -> Decision:
+    return Decision(WITHHOLD, tuple(verdicts))
+
+
+def decide(
+    subject: Subject,
+    recipient: Party,
+    ctx: Context,
+    withheld_refs: frozenset[str] = frozenset(),
+) -> Decision:
+    """Decide whether ``subject`` may go to ``recipient`` (rules 0–9), with every reason."""
+    h = subject.handling
+    if recipient.id == ctx.home:
+        return Decision(RELEASE, (Verdict(0, True, "the home party sees all its node holds"),))
+    if recipient.id == subject.source:
+        return Decision(RELEASE, (Verdict(1, True, "the originator receives its own objects"),))
+    verdicts: list[Verdict] = []
+    if subject.type in HANDLING_VOCABULARY:
+        return Decision(
+            RELEASE,
+            (Verdict(3, True, f"a {subject.type} is handling vocabulary every party needs"),),
+        )
+    if h.unresolved:
+        names = ", ".join(sorted(h.unresolved))
+        verdicts.append(Verdict(5, False, f"markings this node cannot read ({names}): fail closed"))
+        return _withhold(verdicts)
+    if h.embargo is not None and ctx.now_us < h.embargo.until_us:
+        if recipient.id not in h.embargo.participants:
+            verdicts.append(Verdict(2, False, "under embargo and the recipient is no participant"))
+            return _withhold(verdicts)
+        verdicts.append(Verdict(2, True, "under embargo; the recipient is a participant"))
+    ref_verdict = _references(subject, withheld_refs)
+    if ref_verdict is not None and ref_verdict.passed is False:
+        return _withhold([*verdicts, ref_verdict])
+    tlp = h.tlp or ctx.default_tlp
+    if tlp == "clear" and not h.restricted:
+        verdicts.append(Verdict(3, True, "unclassified TLP:CLEAR without release restrictions"))
+        if ref_verdict is not None:
+            verdicts.append(ref_verdict)
+        return _finish(verdicts, None, None, (), withheld_refs)
+    return _under_agreement(subject, recipient, ctx, tlp, verdicts, ref_verdict, withheld_refs)
+
+
+def _references(subject: Subject, withheld_refs: frozenset[str]) -> Verdict | None:
+    # Rule 7: a relationship or sighting goes only if every end the node holds goes; a
+    # container goes as a derivative without its withheld refs; anything else is withheld.
+    if not withheld_refs:
+        return None
+    ids = ", ".join(sorted(withheld_refs))
+    if subject.type in CONTAINERS:
+        return Verdict(7, True, f"released without the withheld references {ids}")
+    return Verdict(7, False, f"it references objects withheld from the recipient: {ids}")
+
+
+def _finish(
+    verdicts: list[Verdict],
+    agreement: Agreement | None,
+    level: Classification | None,
+    redactions: tuple[RedactionProfile, ...],
+    withheld_refs: frozenset[str],
+) -> Decision:
+    derived = bool(redactions) or bool(withheld_refs)
+    return Decision(
+        RELEASE_REDACTED if derived else RELEASE,
+        tuple(verdicts),
+        agreement.ref if agreement else None,
+        level,
+        redactions,
+        withheld_refs,
+    )
+
+
+def _under_agreement(
+    subject: Subject,
+    recipient: Party,
+    ctx: Context,
+    tlp: str,
+    verdicts: list[Verdict],
+    ref_verdict: Verdict | None,
+    withheld_refs: frozenset[str],
+) -> Decision:
+    h = subject.handling
+    onward = not subject.first_hop
+    releaser = subject.source if subject.first_hop else ctx.home
+    recipient_agreements = frozenset(
+        a.id
+        for a in ctx.agreements
+        if a.includes(recipient.id) and a.inactive_reason(ctx.now_us) is None
+    )
+    consented = any(
+        c.covers(
+            subject.id, subject.type, subject.source, recipient.id, recipient_agreements, ctx.now_us
+        )
+        for c in ctx.consents.get(subject.source, ())
+    )
+    # Rule 5, the part that does not depend on the agreement.
+    tlp_verdict = _tlp(h, tlp, onward, recipient, ctx, consented)
+    if tlp_verdict.passed is False:
+        return _withhold([*verdicts, tlp_verdict])
+    client_exception = (
+        onward
+        and h.classification is None
+        and tlp in ("green", "amber")
+        and recipient.id in ctx.clients
+        and h.release_rule is None
+        and not h.release_agreements
+    )
+    if client_exception:
+        out = [
+            *verdicts,
+            Verdict(4, True, "onward to a client of the home party: no agreement needed"),
+            tlp_verdict,
+        ]
+        if ref_verdict is not None:
+            out.append(ref_verdict)
+        return _finish(out, None, None, (), withheld_refs)
+    failures: list[Verdict] = []
+    inactive: list[str] = []
+    best: Decision | None = None
+    for agreement in sorted(ctx.agreements, key=lambda a: (a.id, a.version)):
+        if not (agreement.includes(releaser) and agreement.includes(recipient.id)):
+            continue
+        reason = agreement.inactive_reason(ctx.now_us)
+        if reason is not None:
+            inactive.append(reason)
+            continue
+        attempt = _try_agreement(agreement, subject, recipient, ctx, tlp, onward, consented)
+        if isinstance(attempt, Verdict):
+            failures.append(attempt)
+            continue
+        rank_verdict, level, third, redactions = attempt
+        out = [*verdicts, rank_verdict, tlp_verdict, third]
+        if ref_verdict is not None:
+            out.append(ref_verdict)
+        if redactions:
+            names = ", ".join(p.name for p in redactions)
+            out.append(Verdict(8, True, f"redacted under profile {names} of {agreement.ref}"))
+        out.append(Verdict(9, True, f"{agreement.ref} is active"))
+        decision = _finish(out, agreement, level, redactions, withheld_refs)
+        if not redactions:
+            return decision  # a whole release beats a redacted one
+        best = best or decision
+    if best is not None:
+        return best
+    if failures:
+        return _withhold([*verdicts, tlp_verdict, *failures])
+    if inactive:
+        return _withhold([*verdicts, *(Verdict(9, False, r) for r in inactive)])
+    who = "the originator" if subject.first_hop else "this node's home party"
+    return _withhold([*verdicts, Verdict(4, False, f"no agreement joins {who} and the recipient")])
+
+
+def _tlp(
+    h: Handling, tlp: str, onward: bool, recipient: Party, ctx: Context, consented: bool
+) -> Verdict:
+    label = f"TLP:{tlp.upper()}"
+    if h.recipients and recipient.id not in h.recipients:
+        return Verdict(5, False, "the originator listed recipients and this party is not one")
+    if tlp == "red" and not h.recipients:
+        return Verdict(5, False, f"{label} goes only to recipients the originator listed")
+    if not onward or tlp in ("clear", "green"):
+        return Verdict(
+            5, True, f"{label} allows this {'onward' if onward else 'first-hop'} release"
+        )
+    if consented:
+        return Verdict(5, True, f"{label}: the originator consented to this recipient")
+    if tlp == "amber" and recipient.id in ctx.clients:
+        return Verdict(5, True, f"{label} may go onward to the home party's clients")
+    if tlp == "amber":
+        return Verdict(5, False, f"{label} goes onward only to the home party's clients")
+    return Verdict(5, False, f"{label} never moves onward without the originator's consent")
+
+
+def _try_agreement(
+    agreement: Agreement,
+    subject: Subject,
+    recipient: Party,
+    ctx: Context,
+    tlp: str,
+    onward: bool,
+    consented: bool,
+) -> tuple[Verdict, Classification | None, Verdict, tuple[RedactionProfile, ...]] | Verdict:
+    h = subject.handling
+    ref = agreement.ref
+    if tlp not in agreement.tlp_allowed:
+        return Verdict(4, False, f"{ref} does not allow TLP:{tlp.upper()}")
+    if h.release_agreements and agreement.id not in h.release_agreements:
+        return Verdict(
+            4, False, f"the originator restricted release to other agreements than {ref}"
+        )
+    if onward and tlp == "green" and not agreement.includes(subject.source):
+        return Verdict(
+            4, False, f"TLP:GREEN stays in the originator's community; {ref} excludes it"
+        )
+    level: Classification | None = None
+    if h.classification is not None:
+        rank = agreement.rank_of(h.classification)
+        cls = f"{h.classification.scheme} {h.classification.level}"
+        if rank is None:
+            return Verdict(4, False, f"{ref} has no equivalence row for {cls}")
+        if rank > agreement.max_rank:
+            return Verdict(
+                4, False, f"{cls} is above the maximum rank {agreement.max_rank} of {ref}"
+            )
+        if recipient.scheme is None:
+            return Verdict(4, False, f"the recipient holds no classification scheme for {cls}")
+        equivalent = agreement.equivalent(h.classification, recipient.scheme)
+        if equivalent is None:
+            return Verdict(4, False, f"{ref} gives no {recipient.scheme} level for {cls}")
+        level = Classification(recipient.scheme, equivalent)
+        rank_verdict = Verdict(4, True, f"under {ref}; {cls} is {recipient.scheme} {equivalent}")
+    else:
+        rank_verdict = Verdict(4, True, f"under {ref}")
+    third = _third_party(agreement, subject, onward, consented)
+    if third.passed is False:
+        return third
+    redactions = tuple(
+        p
+        for p in agreement.redaction_profiles
+        if p.applies_to(recipient.id, recipient.jurisdiction, recipient.kind)
+    )
+    dropping = [p.name for p in redactions if subject.type in p.drop_types]
+    if dropping:
+        names = ", ".join(dropping)
+        return Verdict(8, False, f"profile {names} of {ref} withholds every {subject.type}")
+    return rank_verdict, level, third, redactions
+
+
+def _third_party(agreement: Agreement, subject: Subject, onward: bool, consented: bool) -> Verdict:
+    h = subject.handling
+    if not onward:
+        return Verdict(6, None, "first-hop release: the third-party rule does not apply")
+    if h.release_rule == "no-onward":
+        return Verdict(6, False, "the originator forbids onward release (no-onward)")
+    if h.release_rule == "agreement-members":
+        named = agreement.id in h.release_agreements
+        if named or (not h.release_agreements and agreement.includes(subject.source)):
+            return Verdict(6, True, f"the originator pre-consented within {agreement.ref}")
+    elif h.classification is None and h.release_rule is None:
+        return Verdict(
+            6, None, "unclassified, no release rule: the third-party rule does not apply"
+        )
+    if consented:
+        return Verdict(6, True, "the originator consented to this release")
+    if agreement.onward_release == "agreement-members" and agreement.includes(subject.source):
+        return Verdict(6, True, f"{agreement.ref} allows onward release among its members")
+    return Verdict(6, False, "onward release needs the originator's consent")

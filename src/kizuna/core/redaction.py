@@ -1,0 +1,104 @@
+"""Derivatives: what the gate releases instead of an object it may not release whole.
+
+Rule 7 drops withheld references from a container; rule 8 removes what an agreement's redaction
+profile names. A derivative gets a new deterministic id (UUIDv5 of the original id and the
+profile), so two nodes deriving the same thing agree on its id, and it says what it derives
+from in kizuna's derivative extension (without ever naming what was withheld).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kizuna.core.agreements import RedactionProfile
+
+DERIVATIVE_EXTENSION = "extension-definition--bbc9f87e-7a80-440b-a410-9efcae19351f"
+DERIVATIVE_NAMESPACE = uuid.UUID("ec616573-524a-4c05-8796-f708d5ece7a9")
+
+# Reference lists STIX requires to be non-empty (STIX 2.1 §4); a derivative that would empty one
+# cannot be released at all.
+REQUIRED_REF_LISTS: dict[str, tuple[str, ...]] = {
+    "report": ("object_refs",),
+    "grouping": ("object_refs",),
+    "note": ("object_refs",),
+    "opinion": ("object_refs",),
+    "observed-data": (),
+}
+
+
+class NothingLeft(ValueError):
+    """A derivative would lose a property STIX requires: the object is withheld instead."""
+
+
+def profile_name(profiles: Iterable[RedactionProfile], withheld_refs: Iterable[str]) -> str:
+    """The profile a derivative is made under: redaction profiles plus the withheld refs' digest."""
+    parts = sorted(p.name for p in profiles)
+    refs = sorted(withheld_refs)
+    if refs:
+        parts.append("refs:" + hashlib.sha256("\n".join(refs).encode()).hexdigest()[:16])
+    return "+".join(parts)
+
+
+def derived_id(original_id: str, profile: str) -> str:
+    """The deterministic id of a derivative: same type, UUIDv5(original id | profile)."""
+    stix_type = original_id.split("--", 1)[0]
+    return f"{stix_type}--{uuid.uuid5(DERIVATIVE_NAMESPACE, f'{original_id}|{profile}')}"
+
+
+def derive(
+    obj: Mapping[str, Any],
+    *,
+    original_digest: str,
+    profiles: Iterable[RedactionProfile] = (),
+    withheld_refs: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Build the derivative of ``obj``; NothingLeft if it would break a required property."""
+    profiles = tuple(profiles)
+    out = copy.deepcopy(dict(obj))
+    stix_type = str(out["type"])
+    for profile in profiles:
+        for prop in profile.properties_for(stix_type):
+            out.pop(prop, None)
+    if withheld_refs:
+        _drop_refs(out, withheld_refs)
+    for prop in REQUIRED_REF_LISTS.get(stix_type, ()):
+        if not out.get(prop):
+            raise NothingLeft(f"every object in {prop} is withheld")
+    if stix_type == "observed-data" and not (out.get("object_refs") or out.get("objects")):
+        raise NothingLeft("every observed object is withheld")
+    name = profile_name(profiles, withheld_refs)
+    original_id = str(obj["id"])
+    out["id"] = derived_id(original_id, name)
+    extensions = dict(out.get("extensions") or {})
+    extensions[DERIVATIVE_EXTENSION] = {
+        "extension_type": "property-extension",
+        "derived_from": original_id,
+        "derived_from_version": obj.get("modified") or obj.get("created"),
+        "original_digest": original_digest,
+        "profile": name,
+    }
+    out["extensions"] = extensions
+    return out
+
+
+def _drop_refs(value: Any, withheld: frozenset[str]) -> None:
+    if isinstance(value, dict):
+        for key in list(value):
+            item = value[key]
+            if key.endswith("_refs") and isinstance(item, list):
+                kept = [r for r in item if r not in withheld]
+                if kept:
+                    value[key] = kept
+                else:
+                    del value[key]
+            elif key.endswith("_ref") and item in withheld:
+                del value[key]
+            elif isinstance(item, dict | list):
+                _drop_refs(item, withheld)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_refs(item, withheld)

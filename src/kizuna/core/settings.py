@@ -1,0 +1,72 @@
+"""The node's settings: name, default, help. Drives the CLI, the docs and their test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kizuna.core.handling import TLP_ORDER
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any]
+
+
+def _tlp(value: str) -> str:
+    value = value.strip().lower().removeprefix("tlp:")
+    if value not in TLP_ORDER:
+        raise ValueError(f"{value!r} is not a TLP 2.0 label ({', '.join(TLP_ORDER)})")
+    return value
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "default_tlp",
+        "amber",
+        "TLP the gate assumes for an object that carries no TLP marking (rule 5).",
+        _tlp,
+    ),
+    Setting(
+        "max_content_length",
+        10 * 1024 * 1024,
+        "Largest request body, in bytes, the TAXII and JSON APIs accept (413 beyond).",
+        _positive,
+    ),
+    Setting(
+        "page_size",
+        100,
+        "Objects per TAXII page when the client gives no limit.",
+        _positive,
+    ),
+    Setting(
+        "max_page_size",
+        1000,
+        "Largest TAXII page a client may ask for with limit.",
+        _positive,
+    ),
+    Setting(
+        "title",
+        "kizuna node",
+        "Title of the TAXII server in its discovery resource.",
+        str,
+    ),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def resolve(stored: dict[str, str]) -> dict[str, Any]:
+    """Every setting's effective value: the stored one where set, else the default."""
+    return {s.name: s.parse(stored[s.name]) if s.name in stored else s.default for s in SETTINGS}

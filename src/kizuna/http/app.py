@@ -1,0 +1,45 @@
+"""The ASGI application of a node: TAXII 2.1, the JSON API, metrics and health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+from kizuna import __version__
+from kizuna.http import api, errors, taxii
+from kizuna.http.observe import Observe
+from kizuna.services.node import Node
+
+
+def create_app(node: Node) -> FastAPI:
+    """Build the app for an opened node."""
+    app = FastAPI(
+        title="kizuna",
+        version=__version__,
+        description=(
+            "A kizuna node: STIX 2.1 over TAXII 2.1 and a JSON API, every release through one "
+            "policy gate. Authenticate with HTTP Basic (party name or id, token) or "
+            "`Authorization: Bearer TOKEN`."
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.node = node
+    errors.install(app)
+    app.include_router(taxii.router)
+    app.include_router(api.router)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics(request: Request) -> Response:
+        return Response(
+            node.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
+    def healthz() -> dict[str, str]:
+        with node.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    app.add_middleware(Observe, metrics=node.metrics)
+    return app

@@ -1,0 +1,45 @@
+"""Who is calling: HTTP Basic (party name or id, token) or ``Authorization: Bearer TOKEN``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import Request
+
+from kizuna.core.parties import Party
+from kizuna.errors import NotAuthenticated
+from kizuna.services import tokens
+from kizuna.services.node import Node
+
+CHALLENGE = 'Basic realm="kizuna", charset="UTF-8", Bearer realm="kizuna"'
+
+
+def _credentials(header: str) -> tuple[str | None, str]:
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer" and value:
+        return None, value
+    if scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise NotAuthenticated("the Basic credentials are not valid base64 UTF-8") from exc
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            raise NotAuthenticated("Basic credentials need user:password")
+        return user, password
+    raise NotAuthenticated("use HTTP Basic (party name or id, token) or Bearer TOKEN")
+
+
+def caller(request: Request) -> Party:
+    """The authenticated party; NotAuthenticated (401 with a challenge) otherwise."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise NotAuthenticated("authentication required: HTTP Basic or Bearer token")
+    user, token = _credentials(header)
+    node: Node = request.app.state.node
+    party = tokens.authenticate(node, token, user)
+    request.state.party = party.id
+    return party

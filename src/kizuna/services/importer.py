@@ -1,0 +1,186 @@
+"""Import files: STIX 2.1 bundles, TAXII envelopes, NDJSON; with progress and a full report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from kizuna.core.parties import Party
+from kizuna.errors import InvalidInput, InvalidJson, KizunaError
+from kizuna.services import ingest
+from kizuna.services.node import Node
+
+log = logging.getLogger("kizuna.import")
+
+BATCH = 500
+SUFFIXES = (".json", ".ndjson", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Failure:
+    where: str
+    id: str | None
+    reason: str
+
+
+@dataclass
+class Report:
+    """What an import did: counts, and every failure with its reason."""
+
+    stored: int = 0
+    unchanged: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    files: int = 0
+
+    def add(self, where: str, outcomes: Sequence[ingest.Outcome], first_index: int) -> None:
+        for n, o in enumerate(outcomes):
+            if o.status == "stored":
+                self.stored += 1
+            elif o.status == "unchanged":
+                self.unchanged += 1
+            else:
+                reason = str(o.error) if o.error else "unknown"
+                self.failures.append(Failure(f"{where}#{first_index + n}", o.id, reason))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "stored": self.stored,
+            "unchanged": self.unchanged,
+            "failed": [{"where": f.where, "id": f.id, "reason": f.reason} for f in self.failures],
+        }
+
+
+def objects_of(document: Any, where: str) -> list[Any]:
+    """The objects of a parsed document: bundle, TAXII envelope, one object, or a list."""
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict):
+        raise InvalidJson(f"{where}: expected a STIX bundle, TAXII envelope or STIX object")
+    if document.get("type") == "bundle" or ("objects" in document and "type" not in document):
+        objects = document.get("objects", [])
+        if not isinstance(objects, list):
+            raise InvalidJson(f'{where}: "objects" must be a list')
+        return objects
+    if "type" in document and "id" in document:
+        return [document]
+    raise InvalidJson(f"{where}: expected a STIX bundle, TAXII envelope or STIX object")
+
+
+def files_under(paths: Iterable[Path]) -> list[Path]:
+    """Every importable file: the files given, and those in the folders given, sorted."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InvalidInput(f"{path}: no such file or folder")
+    return out
+
+
+def read_objects(path: Path) -> Iterator[tuple[int, Any]]:
+    """(index, object) pairs of one file; a broken NDJSON line yields its error instead."""
+    if path.suffix in (".ndjson", ".jsonl"):
+        with path.open("rb") as f:
+            for n, line in enumerate(f):
+                if not line.strip():
+                    continue
+                try:
+                    yield n, orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield n, InvalidJson(f"line {n + 1} is not JSON: {exc}")
+        return
+    try:
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"{path}: not JSON: {exc}") from exc
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc}") from exc
+    yield from enumerate(objects_of(document, str(path)))
+
+
+def ingest_objects(
+    node: Node, submitter: Party, objects: Sequence[Any], path: str, where: str = "body"
+) -> Report:
+    """Ingest objects in batches; a report of what happened."""
+    report = Report()
+    for start in range(0, len(objects), BATCH):
+        outcomes = ingest.ingest(node, objects[start : start + BATCH], submitter=submitter, path=path)
+        report.add(where, outcomes, start)
+    return report
+
+
+Progress = Callable[[int], None]
+
+
+def import_paths(
+    node: Node,
+    paths: Iterable[Path],
+    *,
+    progress: Progress | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> Report:
+    """Import files and folders as the home party; ``progress`` hears of each object handled."""
+    report = Report()
+    home = node.home_party
+    for path in files_under(paths):
+        if on_file:
+            on_file(path)
+        report.files += 1
+        before = (report.stored, report.unchanged, len(report.failures))
+        try:
+            _import_file(node, home, path, report, progress)
+        except KizunaError as exc:
+            report.failures.append(Failure(str(path), None, exc.message))
+        log.info(
+            "import",
+            extra={
+                "file": str(path),
+                "stored": report.stored - before[0],
+                "unchanged": report.unchanged - before[1],
+                "failed": len(report.failures) - before[2],
+            },
+        )
+    return report
+
+
+def _import_file(
+    node: Node, home: Party, path: Path, report: Report, progress: Progress | None
+) -> None:
+    batch: list[Any] = []
+    first = 0
+    for index, obj in read_objects(path):
+        if isinstance(obj, KizunaError):
+            report.failures.append(Failure(f"{path}#{index}", None, obj.message))
+            if progress:
+                progress(1)
+            continue
+        if not batch:
+            first = index
+        batch.append(obj)
+        if len(batch) >= BATCH:
+            _flush(node, home, path, batch, first, report, progress)
+            batch = []
+    if batch:
+        _flush(node, home, path, batch, first, report, progress)
+
+
+def _flush(
+    node: Node,
+    home: Party,
+    path: Path,
+    batch: list[Any],
+    first: int,
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    outcomes = ingest.ingest(node, batch, submitter=home, path="import")
+    report.add(str(path), outcomes, first)
+    if progress:
+        progress(len(batch))

@@ -1,0 +1,310 @@
+"""Ingest: the one path by which objects enter the store (TAXII, API, import, sync).
+
+Atomic per object: each object is stored whole, with its handling and provenance, or reported
+as failed with the reason. A batch is written in one transaction after every object has been
+checked, so a crash stores either the whole batch or none of it, and the caller acknowledges
+nothing it has not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from kizuna.core.consents import CONSENT_TYPE
+from kizuna.core.handling import Handling
+from kizuna.core.markings import handling_of
+from kizuna.core.parties import Party
+from kizuna.core.signing import canonical, digest
+from kizuna.core.stix.refs import references
+from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.core.stix.validate import validate
+from kizuna.errors import InvalidStix, KizunaError, OriginatorMismatch, VersionConflict
+from kizuna.services import state
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+from kizuna.storage import parties as party_store
+from kizuna.storage.schema import objects as objects_table
+from kizuna.storage.schema import pending_markings
+
+# How an object version reached the node (DESIGN.md "Storage and identity rules").
+PATHS = ("taxii", "api", "import", "sync", "registry", "derived")
+_PARTY_PATHS = ("taxii", "api")
+# Types whose arrival changes what the gate knows (services.state reloads on the next request).
+_STATE_TYPES = frozenset({CONSENT_TYPE})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one submitted object."""
+
+    id: str | None
+    version: str | None
+    status: str  # "stored", "unchanged" or "failed"
+    error: KizunaError | None = None
+    date_added: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class _Checked:
+    index: int
+    obj: dict[str, Any]
+    new: store.NewVersion
+    unresolved: frozenset[str]
+
+
+def _version_string(obj: Mapping[str, Any]) -> str | None:
+    value = obj.get("modified") or obj.get("created")
+    return value if isinstance(value, str) else None
+
+
+def _failed(index: int, obj: Any, error: KizunaError) -> tuple[int, Outcome]:
+    oid = obj.get("id") if isinstance(obj, dict) else None
+    version = _version_string(obj) if isinstance(obj, dict) else None
+    return index, Outcome(oid if isinstance(oid, str) else None, version, "failed", error)
+
+
+class _MarkingResolver:
+    """Finds marking-definitions: this batch first, then the store (cached per node)."""
+
+    def __init__(self, node: Node, conn: Connection, batch: Mapping[str, Mapping[str, Any]]):
+        self.node = node
+        self.conn = conn
+        self.batch = batch
+        self.cache: dict[str, Any] = node.cache.setdefault("markings", {})
+
+    def __call__(self, marking_id: str) -> Mapping[str, Any] | None:
+        if marking_id in self.batch:
+            return self.batch[marking_id]
+        if marking_id in self.cache:
+            found: Mapping[str, Any] | None = self.cache[marking_id]
+            return found
+        row = store.latest(self.conn, [marking_id]).get(marking_id)
+        definition = orjson.loads(row.content) if row is not None else None
+        if definition is not None:
+            self.cache[marking_id] = definition
+        return definition
+
+
+def ingest(
+    node: Node,
+    objects: Sequence[Any],
+    *,
+    submitter: Party,
+    path: str,
+) -> list[Outcome]:
+    """Check and store a batch of objects; one outcome per object, in order."""
+    if path not in PATHS:
+        raise ValueError(f"unknown ingest path {path!r}")
+    parties = state.current(node).parties
+    home = node.home_party.id
+    results: dict[int, Outcome] = {}
+    candidates: list[tuple[int, dict[str, Any], str, int, bytes, str]] = []
+    for index, obj in enumerate(objects):
+        try:
+            candidates.append((index, obj, *_prepare(obj, submitter, path, parties)))
+        except KizunaError as exc:
+            i, outcome = _failed(index, obj, exc)
+            results[i] = outcome
+    batch_markings = {
+        obj["id"]: obj for _, obj, *_ in candidates if obj.get("type") == "marking-definition"
+    }
+    with node.db.write() as conn:
+        resolve = _MarkingResolver(node, conn, batch_markings)
+        checked: list[_Checked] = []
+        for index, obj, source, modified, content, dig in candidates:
+            handling = handling_of(obj, resolve)
+            first_hop = path != "sync" and (source == submitter.id or source == home)
+            new = store.NewVersion(
+                id=obj["id"],
+                type=obj["type"],
+                modified=modified,
+                spec_version=obj.get("spec_version", "2.1"),
+                source=source,
+                submitted_by=submitter.id,
+                path=path,
+                first_hop=first_hop,
+                handling=handling.to_json().decode(),
+                refs=" ".join(references(obj)),
+                digest=dig,
+                content=content,
+            )
+            unresolved = frozenset(m for m in handling.unresolved if m.startswith("marking-"))
+            for _, part in handling.granular:
+                unresolved |= {m for m in part.unresolved if m.startswith("marking-")}
+            checked.append(_Checked(index, obj, new, unresolved))
+        stored = _write(node, conn, checked, results)
+        if batch_markings and stored:
+            node.cache.pop("markings", None)
+            _resolve_pending(node, conn, list(batch_markings))
+        if any(c.new.type in _STATE_TYPES for c in stored):
+            party_store.bump_generation(conn)
+    outcomes = [results[i] for i in range(len(objects))]
+    node.metrics.ingest(path, outcomes)
+    return outcomes
+
+
+def _prepare(
+    obj: Any, submitter: Party, path: str, parties: Mapping[str, Party]
+) -> tuple[str, int, bytes, str]:
+    """Validate one object and work out its source, version, bytes and digest."""
+    validate(obj)
+    assert isinstance(obj, dict)
+    created_by = obj.get("created_by_ref")
+    if created_by in parties:
+        source = str(created_by)
+        if path in _PARTY_PATHS and source != submitter.id:
+            raise OriginatorMismatch(
+                f"{obj['id']}: created_by_ref names another party ({parties[source].name}); "
+                "a party may post only its own objects until federation relays sealed ones"
+            )
+    else:
+        source = submitter.id
+    stamp = obj.get("modified") or obj.get("created")
+    modified = parse_timestamp(stamp) if isinstance(stamp, str) else 0
+    try:
+        dig = digest(canonical(obj))
+    except ValueError as exc:
+        raise InvalidStix(f"{obj['id']}: {exc}") from exc
+    return source, modified, orjson.dumps(obj), dig
+
+
+def _write(
+    node: Node, conn: Connection, checked: list[_Checked], results: dict[int, Outcome]
+) -> list[_Checked]:
+    """Sort checked objects into stored, unchanged and conflicting; insert the new ones."""
+    existing = store.existing_versions(conn, (c.new.id for c in checked))
+    fresh: list[_Checked] = []
+    seen: dict[tuple[str, int], str] = {}
+    for c in checked:
+        key = (c.new.id, c.new.modified)
+        version = _version_string(c.obj)
+        prior = seen.get(key)
+        if prior is None:
+            prior = next(
+                (v.digest for v in existing.get(c.new.id, ()) if v.modified == c.new.modified),
+                None,
+            )
+        if prior is not None:
+            if prior == c.new.digest:
+                results[c.index] = Outcome(c.new.id, version, "unchanged")
+            else:
+                shown = version or format_timestamp(c.new.modified)
+                results[c.index] = Outcome(
+                    c.new.id,
+                    version,
+                    "failed",
+                    VersionConflict(
+                        f"{c.new.id} version {shown} is already stored with different content;"
+                        " a changed object needs a new modified timestamp"
+                    ),
+                )
+            continue
+        owners = {v.source for v in existing.get(c.new.id, ())}
+        if owners and c.new.source not in owners:
+            results[c.index] = Outcome(
+                c.new.id,
+                version,
+                "failed",
+                OriginatorMismatch(
+                    f"{c.new.id}: only its originator may publish new versions of this object"
+                ),
+            )
+            continue
+        seen[key] = c.new.digest
+        fresh.append(c)
+    if not fresh:
+        return fresh
+    rows, flag_changes = _with_flags(fresh, existing)
+    first = store.allocate_dates(conn, len(rows), node.now())
+    dates = store.insert_versions(conn, first, rows)
+    store.set_flags(conn, flag_changes)
+    pending = [
+        {"marking_id": m, "date_added": d}
+        for c, d in zip(fresh, dates, strict=True)
+        for m in c.unresolved
+    ]
+    if pending:
+        conn.execute(insert(pending_markings), pending)
+    for c, d in zip(fresh, dates, strict=True):
+        results[c.index] = Outcome(c.new.id, _version_string(c.obj), "stored", None, d)
+    return fresh
+
+
+def _with_flags(
+    fresh: list[_Checked], existing: Mapping[str, list[store.VersionKey]]
+) -> tuple[list[store.NewVersion], list[tuple[int, bool, bool]]]:
+    """Set is_latest/is_first on the new rows; list the existing rows whose flags change."""
+    by_id: dict[str, list[tuple[int, int, int | None]]] = {}  # id -> (modified, order, date)
+    for oid, versions in existing.items():
+        for v in versions:
+            by_id.setdefault(oid, []).append((v.modified, v.date_added, v.date_added))
+    big = 1 << 62
+    for n, c in enumerate(fresh):
+        by_id.setdefault(c.new.id, []).append((c.new.modified, big + n, None))
+    latest = {oid: max(vs) for oid, vs in by_id.items()}
+    first = {oid: min(vs) for oid, vs in by_id.items()}
+    rows = []
+    for n, c in enumerate(fresh):
+        me = (c.new.modified, big + n, None)
+        rows.append(
+            store.NewVersion(
+                **{
+                    **c.new.__dict__,
+                    "is_latest": latest[c.new.id] == me,
+                    "is_first": first[c.new.id] == me,
+                }
+            )
+        )
+    changes = []
+    for oid, versions in existing.items():
+        if oid not in latest:
+            continue
+        for v in versions:
+            me = (v.modified, v.date_added, v.date_added)
+            is_latest, is_first = latest[oid] == me, first[oid] == me
+            if (is_latest, is_first) != (v.is_latest, v.is_first):
+                changes.append((v.date_added, is_latest, is_first))
+    return rows, changes
+
+
+def _resolve_pending(node: Node, conn: Connection, marking_ids: list[str]) -> None:
+    """Recompute the handling of versions that waited for these marking-definitions."""
+    waiting = conn.execute(
+        select(pending_markings.c.date_added)
+        .where(pending_markings.c.marking_id.in_(marking_ids))
+        .distinct()
+    ).scalars()
+    dates = list(waiting)
+    if not dates:
+        return
+    resolve = _MarkingResolver(node, conn, {})
+    rows = conn.execute(
+        select(objects_table.c.date_added, objects_table.c.content).where(
+            objects_table.c.date_added.in_(dates)
+        )
+    ).all()
+    for date_added, content in rows:
+        handling: Handling = handling_of(orjson.loads(content), resolve)
+        conn.execute(
+            update(objects_table)
+            .where(objects_table.c.date_added == date_added)
+            .values(handling=handling.to_json().decode())
+        )
+        still = {m for m in handling.unresolved if m.startswith("marking-")}
+        conn.execute(
+            delete(pending_markings).where(
+                pending_markings.c.date_added == date_added,
+                pending_markings.c.marking_id.not_in(still) if still else True,
+            )
+        )
+
+

@@ -1,0 +1,89 @@
+"""Parties: register, list, look up; each party is also a STIX identity the node holds."""
+
+from __future__ import annotations
+
+from kizuna.core.parties import Party, check_jurisdiction, check_kind, check_scheme, identity_object
+from kizuna.core.signing import unb64
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.errors import AlreadyExists, InvalidInput, NotFound
+from kizuna.services.node import Node
+from kizuna.storage import parties as party_store
+
+
+def all_parties(node: Node) -> list[Party]:
+    """Every party the node knows, home first."""
+    with node.db.read() as conn:
+        return party_store.all_parties(conn)
+
+
+def find(node: Node, name_or_id: str) -> Party:
+    """A party by id or by name (case-insensitive); NotFound says which."""
+    wanted = name_or_id.strip()
+    for party in all_parties(node):
+        if party.id == wanted or party.name.lower() == wanted.lower():
+            return party
+    raise NotFound(f"no party named or with id {wanted!r}; `kizuna party list` shows them")
+
+
+def register(node: Node, party: Party) -> Party:
+    """Store a party and its identity object (TLP:CLEAR, so every party can resolve it)."""
+    from kizuna.services import ingest
+
+    now = node.now()
+    with node.db.write() as conn:
+        known = {p.id: p for p in party_store.all_parties(conn)}
+        if party.id in known:
+            raise AlreadyExists(f"party {party.id} exists already ({known[party.id].name})")
+        if any(p.name.lower() == party.name.lower() for p in known.values()):
+            raise AlreadyExists(f"a party named {party.name!r} exists already")
+        party_store.add(conn, party, now)
+        party_store.bump_generation(conn)
+    identity = identity_object(party, format_timestamp(now))
+    outcome = ingest.ingest(node, [identity], submitter=party, path="registry")[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return party
+
+
+def add_party(
+    node: Node,
+    name: str,
+    *,
+    jurisdiction: str,
+    kind: str,
+    scheme: str | None = None,
+    sector: str | None = None,
+    party_id: str | None = None,
+    public_keys: tuple[str, ...] = (),
+    client: bool = False,
+) -> Party:
+    """Register a new party with checked attributes."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a party needs a name")
+    try:
+        party = Party(
+            id=party_id or node.new_id("identity"),
+            name=name,
+            jurisdiction=check_jurisdiction(jurisdiction),
+            kind=check_kind(kind),
+            scheme=check_scheme(scheme) if scheme else None,
+            sector=sector,
+            public_keys=tuple(_check_key(k) for k in public_keys),
+            is_client=client,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if not party.id.startswith("identity--"):
+        raise InvalidInput(f"a party id is an identity id (identity--<uuid>), not {party.id!r}")
+    return register(node, party)
+
+
+def _check_key(key: str) -> str:
+    try:
+        raw = unb64(key.strip())
+    except ValueError as exc:
+        raise ValueError(f"public key {key!r} is not base64url") from exc
+    if len(raw) != 32:
+        raise ValueError(f"public key {key!r} is not a raw 32-byte Ed25519 key")
+    return key.strip()

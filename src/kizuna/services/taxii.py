@@ -1,0 +1,205 @@
+"""TAXII 2.1 use cases: collections, paging through the gate, manifest, versions, add, delete."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kizuna.core import taxii
+from kizuna.core.parties import Party
+from kizuna.core.policy import Context
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, RELEASED, Collection, Filters, Query
+from kizuna.errors import Forbidden, InvalidJson, NotFound
+from kizuna.services import gate, ingest
+from kizuna.services.node import Node
+from kizuna.storage import ledger as ledger_store
+from kizuna.storage import objects as store
+from kizuna.storage import statuses as status_store
+from kizuna.storage.objects import StoredVersion
+
+# Rows read per scan when most of a collection is withheld from the caller: grows to this.
+_MAX_SCAN = 5000
+
+
+def collection(collection_id: str) -> Collection:
+    """A collection by id; NotFound otherwise."""
+    found = COLLECTIONS.get(collection_id)
+    if found is None:
+        raise NotFound(f"there is no collection {collection_id!r}; GET collections/ lists them")
+    return found
+
+
+def scoped(caller: Party, coll: Collection, filters: Filters) -> Filters:
+    """Restrict filters to what a collection holds for this caller."""
+    if coll.id == INBOX:
+        return dataclasses.replace(filters, sources=(caller.id,))
+    return filters
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of released objects, truthful about whether more exist."""
+
+    releases: list[gate.Release]
+    more: bool
+    next: str | None
+
+    @property
+    def first_added(self) -> int | None:
+        return self.releases[0].version.date_added if self.releases else None
+
+    @property
+    def last_added(self) -> int | None:
+        return self.releases[-1].version.date_added if self.releases else None
+
+
+def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
+    """Up to ``limit`` objects released to the caller, in ``date_added`` order.
+
+    The gate filters before the limit applies (DESIGN.md), and the scan goes on past a full
+    page until it finds one more releasable object, so ``more`` is never a guess; ``next``
+    then points just before that object, so no withheld row is read twice.
+    """
+    ctx = gate.context(node)
+    chosen: list[StoredVersion] = []
+    position = query.after
+    more = False
+    resume: int | None = None
+    batch = query.limit + 1
+    with node.db.read() as conn:
+        while True:
+            rows = store.scan(conn, filters, position, batch)
+            for v, decision in gate.judge(node, caller, rows, ctx):
+                if decision.released:
+                    if len(chosen) == query.limit:
+                        more, resume = True, v.date_added - 1
+                        break
+                    chosen.append(v)
+                position = v.date_added
+            if more or len(rows) < batch:
+                break
+            batch = min(batch * 4, _MAX_SCAN)
+    releases = gate.release(node, caller, chosen, ctx).released
+    return Page(releases, more, taxii.encode_cursor(resume) if resume is not None else None)
+
+
+def objects_envelope(p: Page) -> bytes:
+    """The TAXII envelope, assembled from the released bytes."""
+    head = b'{"more":' + (b"true" if p.more else b"false")
+    if p.next:
+        head += b',"next":' + orjson.dumps(p.next)
+    if not p.releases:
+        return head + b"}"
+    return head + b',"objects":[' + b",".join(r.content for r in p.releases) + b"]}"
+
+
+def _version_of(r: gate.Release) -> str:
+    return format_timestamp(r.version.modified) if r.version.modified else format_timestamp(0)
+
+
+def manifest(p: Page) -> dict[str, Any]:
+    """The manifest resource of a page."""
+    out: dict[str, Any] = {"more": p.more}
+    if p.next:
+        out["next"] = p.next
+    if p.releases:
+        out["objects"] = [
+            {
+                "id": r.id,
+                "date_added": taxii.taxii_timestamp(r.version.date_added),
+                "version": _version_of(r),
+                "media_type": MEDIA_STIX,
+            }
+            for r in p.releases
+        ]
+    return out
+
+
+def versions(p: Page) -> dict[str, Any]:
+    """The versions resource of a page."""
+    out: dict[str, Any] = {"more": p.more}
+    if p.next:
+        out["next"] = p.next
+    if p.releases:
+        out["versions"] = [_version_of(r) for r in p.releases]
+    return out
+
+
+def object_filters(node: Node, caller: Party, object_id: str, filters: Filters) -> Filters:
+    """Filters for one object's endpoints; a derivative's id maps to the original it came from."""
+    with node.db.read() as conn:
+        held = store.latest(conn, [object_id])
+        if not held:
+            original = ledger_store.original_of(conn, object_id)
+            if original is not None:
+                object_id = original[0]
+    return dataclasses.replace(filters, ids=(object_id,))
+
+
+def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dict[str, Any]:
+    """POST objects: ingest the envelope and return the (complete) status resource."""
+    if not coll.can_write:
+        raise Forbidden(f"collection {coll.title!r} is read-only; post to the inbox collection")
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise InvalidJson("the request body must be a TAXII envelope (a JSON object)")
+    objects = envelope.get("objects", [])
+    if not isinstance(objects, list):
+        raise InvalidJson('the envelope\'s "objects" must be a list')
+    now = node.now()
+    outcomes = ingest.ingest(node, objects, submitter=caller, path="taxii")
+    successes, failures = [], []
+    for o in outcomes:
+        entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
+        if o.ok:
+            if o.status == "unchanged":
+                entry["message"] = "already stored with the same content"
+            successes.append(entry)
+        else:
+            entry["message"] = str(o.error)
+            failures.append(entry)
+    status_id = str(uuid.uuid4())
+    status = taxii.status_resource(status_id, now, successes, failures)
+    with node.db.write() as conn:
+        status_store.add(conn, status_id, caller.id, now, orjson.dumps(status))
+    return status
+
+
+def status(node: Node, caller: Party, status_id: str) -> bytes:
+    """A status resource the caller created."""
+    with node.db.read() as conn:
+        document = status_store.get(conn, status_id, caller.id)
+    if document is None:
+        raise NotFound(f"there is no status {status_id!r} for you")
+    return document
+
+
+def delete_object(node: Node, caller: Party, coll: Collection, object_id: str, filters: Filters) -> int:
+    """DELETE an object's versions: the home party any, a party only its own in its inbox."""
+    is_home = caller.id == node.home_party.id
+    if not is_home and coll.id != INBOX:
+        raise Forbidden("parties delete their own objects through the inbox collection")
+    wanted = dataclasses.replace(filters, ids=(object_id,))
+    if not is_home:
+        wanted = dataclasses.replace(wanted, sources=(caller.id,))
+    with node.db.write() as conn:
+        rows = store.scan(conn, wanted, None, 1_000_000)
+        if not rows:
+            raise NotFound(f"no version of {object_id} matches for you in this collection")
+        return store.delete_versions(conn, [r.date_added for r in rows])
+
+
+def context(node: Node) -> Context:
+    return gate.context(node)
+
+
+__all__ = ["INBOX", "RELEASED", "Page", "Sequence", "add_objects", "collection", "page"]

@@ -1,0 +1,84 @@
+"""API tokens: created once and shown once, stored hashed, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from kizuna.core.parties import Party
+from kizuna.errors import NotAuthenticated, NotFound
+from kizuna.services.node import Node
+from kizuna.services.parties import all_parties, find
+from kizuna.storage import tokens as token_store
+from kizuna.storage.tokens import TokenRecord
+
+PREFIX = "kz"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: the only time its secret exists outside its holder."""
+
+    id: str
+    party: Party
+    secret: str
+
+    @property
+    def value(self) -> str:
+        return f"{PREFIX}_{self.id}_{self.secret}"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(node: Node, party_name_or_id: str, name: str = "default") -> NewToken:
+    """Issue a new token for a party."""
+    party = find(node, party_name_or_id)
+    token = NewToken(secrets.token_hex(6), party, secrets.token_urlsafe(32))
+    record = TokenRecord(token.id, party.id, name, _hash(token.secret), node.now(), None)
+    with node.db.write() as conn:
+        token_store.add(conn, record)
+    return token
+
+
+def revoke(node: Node, token_id: str) -> TokenRecord:
+    """Revoke a token by its id (the middle part of the token, shown by `token list`)."""
+    token_id = token_id.removeprefix(f"{PREFIX}_").split("_", 1)[0]
+    with node.db.write() as conn:
+        record = token_store.get(conn, token_id)
+        if record is None:
+            raise NotFound(f"no token with id {token_id!r}")
+        token_store.revoke(conn, token_id, node.now())
+        revoked = token_store.get(conn, token_id)
+    assert revoked is not None
+    return revoked
+
+
+def list_tokens(node: Node, party_name_or_id: str | None = None) -> list[TokenRecord]:
+    """Token records (never secrets), optionally of one party."""
+    party_id = find(node, party_name_or_id).id if party_name_or_id else None
+    with node.db.read() as conn:
+        return token_store.for_party(conn, party_id)
+
+
+def authenticate(node: Node, token: str, user: str | None = None) -> Party:
+    """The party a token belongs to; ``user`` (HTTP Basic) must name that party if given."""
+    parts = token.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise NotAuthenticated("the token is not a kizuna token (kz_<id>_<secret>)")
+    _, token_id, secret = parts
+    with node.db.read() as conn:
+        record = token_store.get(conn, token_id)
+    expected = record.secret_hash if record else _hash("")
+    ok = hmac.compare_digest(expected, _hash(secret))
+    if record is None or not ok or record.revoked_us is not None:
+        raise NotAuthenticated("the token is unknown, wrong or revoked")
+    party = next((p for p in all_parties(node) if p.id == record.party_id), None)
+    if party is None:
+        raise NotAuthenticated("the token's party no longer exists")
+    if user is not None and user not in (party.id, party.name):
+        raise NotAuthenticated("the user name does not match the token's party")
+    return party

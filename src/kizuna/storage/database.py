@@ -1,0 +1,94 @@
+"""Connections: embedded SQLite (WAL, one writer) or PostgreSQL (psycopg 3) by URL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
+
+SQLITE_FILE = "kizuna.db"
+
+
+def sqlite_url(home: Path) -> str:
+    """The URL of a node's embedded SQLite database."""
+    return f"sqlite:///{(home / SQLITE_FILE).resolve()}"
+
+
+def redact_url(url: str) -> str:
+    """A database URL safe to print or log: any password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is printed as nothing secret
+        return "<unparseable database URL>"
+
+
+class Database:
+    """One database: a pool of readers and one writer at a time.
+
+    SQLite allows a single writer; kizuna serialises writes in-process with a lock and starts
+    them with ``BEGIN IMMEDIATE`` so concurrent processes wait instead of failing late.
+    PostgreSQL writers serialise where it matters on the ``node`` row (``FOR UPDATE``).
+    """
+
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock()
+        if self.is_sqlite:
+            self.read_engine = self._sqlite_engine(url, synchronous, "BEGIN", pool_size=8)
+            self.write_engine = self._sqlite_engine(url, synchronous, "BEGIN IMMEDIATE", 1)
+        else:
+            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.read_engine = self.write_engine = engine
+
+    @staticmethod
+    def _sqlite_engine(url: str, synchronous: str, begin: str, pool_size: int) -> Engine:
+        engine = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=pool_size,
+            max_overflow=0 if pool_size == 1 else 8,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is lazy).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        with self._write_lock, self.write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for the block."""
+        with self.read_engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

@@ -1,0 +1,78 @@
+"""The ledger tables: append entries and checkpoints, read them back for audits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from sqlalchemy import Connection, insert, select
+
+from kizuna.core.ledger import GENESIS, Checkpoint, Entry
+from kizuna.storage.schema import ledger, ledger_checkpoints, node
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The last entry's (seq, hash), or (0, GENESIS) for an empty ledger.
+
+    Locks the node row on PostgreSQL so appends from several processes stay one chain.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(node.c.singleton).where(node.c.singleton == 1).with_for_update())
+    row = conn.execute(select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def already_released(
+    conn: Connection, recipient: str, keys: Sequence[tuple[str, int, str]]
+) -> set[tuple[str, int, str]]:
+    """Which (released_id, object_modified, released_digest) this recipient has an entry for."""
+    found: set[tuple[str, int, str]] = set()
+    ids = sorted({k[0] for k in keys})
+    for i in range(0, len(ids), 900):
+        q = select(ledger.c.released_id, ledger.c.object_modified, ledger.c.released_digest).where(
+            ledger.c.recipient == recipient, ledger.c.released_id.in_(ids[i : i + 900])
+        )
+        found.update((r[0], int(r[1]), r[2]) for r in conn.execute(q))
+    return found
+
+
+def append(conn: Connection, entries: Sequence[Entry]) -> None:
+    if entries:
+        conn.execute(insert(ledger), [asdict(e) for e in entries])
+
+
+def add_checkpoint(conn: Connection, cp: Checkpoint) -> None:
+    conn.execute(insert(ledger_checkpoints).values(**asdict(cp)))
+
+
+def last_checkpoint_seq(conn: Connection) -> int:
+    row = conn.execute(
+        select(ledger_checkpoints.c.seq).order_by(ledger_checkpoints.c.seq.desc()).limit(1)
+    ).first()
+    return int(row[0]) if row else 0
+
+
+def entries(conn: Connection, object_id: str | None = None) -> list[Entry]:
+    """All entries in order, or those about one object (original or derivative id)."""
+    q = select(*[c for c in ledger.c]).order_by(ledger.c.seq)
+    if object_id is not None:
+        q = q.where((ledger.c.object_id == object_id) | (ledger.c.released_id == object_id))
+    return [Entry(*r) for r in conn.execute(q)]
+
+
+def checkpoints(conn: Connection) -> list[Checkpoint]:
+    q = select(*[c for c in ledger_checkpoints.c]).order_by(ledger_checkpoints.c.seq)
+    return [Checkpoint(*r) for r in conn.execute(q)]
+
+
+def original_of(conn: Connection, released_id: str) -> tuple[str, int] | None:
+    """The (object id, modified) a released derivative id was made from, if any."""
+    row = conn.execute(
+        select(ledger.c.object_id, ledger.c.object_modified)
+        .where(ledger.c.released_id == released_id, ledger.c.object_id != released_id)
+        .limit(1)
+    ).first()
+    return (str(row[0]), int(row[1])) if row else None
+
+
+__all__ = ["add_checkpoint", "already_released", "append", "checkpoints", "entries", "head"]

@@ -1,0 +1,163 @@
+"""The database schema, in SQLAlchemy Core. Alembic migrations are written against it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# One row: the node's home party and the clock behind TAXII ``date_added``.
+node = Table(
+    "node",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),
+    Column("home_party", String(64), nullable=False),
+    Column("last_date_added", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    # Bumped whenever parties, agreements or consents change, so every process reloads them.
+    Column("generation", BigInteger, nullable=False, server_default=text("0")),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("jurisdiction", String(8), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("scheme", String(16)),
+    Column("sector", String(100)),
+    Column("is_client", Boolean, nullable=False, server_default=text("false")),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+party_keys = Table(
+    "party_keys",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("key_id", String(32), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("added_us", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("party_id", String(64), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+)
+
+# Object versions: (id, modified) is immutable; ``date_added`` is unique and strictly increasing.
+objects = Table(
+    "objects",
+    metadata,
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(300), nullable=False),
+    Column("type", String(250), nullable=False),
+    Column("modified", BigInteger, nullable=False),
+    Column("spec_version", String(8), nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("is_first", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("path", String(16), nullable=False),
+    Column("first_hop", Boolean, nullable=False),
+    Column("handling", Text, nullable=False),
+    Column("refs", Text, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    UniqueConstraint("id", "modified", name="uq_objects_version"),
+    Index(
+        "ix_objects_latest",
+        "date_added",
+        sqlite_where=text("is_latest"),
+        postgresql_where=text("is_latest"),
+    ),
+    Index("ix_objects_type", "type", "date_added"),
+    Index("ix_objects_source", "source", "date_added"),
+)
+
+# Object versions whose markings named a marking-definition the node did not hold yet: their
+# handling is recomputed when it arrives (until then the gate fails closed on them).
+pending_markings = Table(
+    "pending_markings",
+    metadata,
+    Column("marking_id", String(300), primary_key=True),
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+)
+
+# TAXII status resources; POSTs are processed synchronously, so each is complete when written.
+statuses = Table(
+    "statuses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("party_id", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("document", LargeBinary, nullable=False),
+)
+
+# Agreements: every version of every signed document, and its local lifecycle state.
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("document", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# The ledger: append-only, hash-chained record of every release to another party.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("object_id", String(300), nullable=False),
+    Column("object_modified", BigInteger, nullable=False),
+    Column("released_id", String(300), nullable=False),
+    Column("released_digest", String(80), nullable=False),
+    Column("original_digest", String(80), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("agreement", String(80)),
+    Column("rules", String(40), nullable=False),
+    Column("prev_hash", String(80), nullable=False),
+    Column("hash", String(80), nullable=False),
+    Index("ix_ledger_object", "object_id"),
+    Index("ix_ledger_released", "released_id", "recipient"),
+)
+
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(80), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", String(128), nullable=False),
+)

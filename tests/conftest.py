@@ -1,0 +1,179 @@
+"""Test-wide setup; being here also puts ``tests/`` on sys.path, so tests can import ``shared_data``.
+
+Fixtures: a frozen, stepping clock and deterministic ids (so output is byte-stable), nodes on
+SQLite (and on PostgreSQL when ``KIZUNA_TEST_DATABASE_URL`` is set), and the in-process HTTP
+client that drives the real ASGI app.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kizuna.core.parties import Party
+from kizuna.core.stix.timestamps import parse_timestamp
+from kizuna.http.app import create_app
+from kizuna.services import parties, tokens
+from kizuna.services.node import Node, init_node
+
+settings.register_profile(
+    "ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+PG_ENV = "KIZUNA_TEST_DATABASE_URL"
+START = parse_timestamp("2026-11-27T09:00:00Z")
+
+
+class FakeClock:
+    """A clock that moves one millisecond each time it is read, and can be set or advanced."""
+
+    def __init__(self, start: int = START) -> None:
+        self.us = start
+
+    def __call__(self) -> int:
+        self.us += 1000
+        return self.us
+
+    def advance(self, seconds: float) -> None:
+        self.us += int(seconds * 1_000_000)
+
+
+class SeqIds:
+    """Deterministic STIX ids: UUIDv5 of a counter."""
+
+    def __init__(self, seed: str = "kizuna-tests") -> None:
+        self.seed = seed
+        self.n = 0
+
+    def __call__(self, stix_type: str) -> str:
+        self.n += 1
+        return f"{stix_type}--{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.seed}/{self.n}')}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def ids() -> SeqIds:
+    return SeqIds()
+
+
+def _pg_schema_url(base: str) -> Iterator[str]:
+    schema = "t_" + uuid.uuid4().hex[:12]
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Each backend in turn: None means the node's embedded SQLite."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+    yield from _pg_schema_url(base)
+
+
+NodeFactory = Callable[..., Node]
+
+
+@pytest.fixture
+def make_node(tmp_path: Path, clock: FakeClock) -> Iterator[NodeFactory]:
+    """Create nodes in folders of their own; all closed at the end."""
+    made: list[Node] = []
+
+    def make(
+        name: str = "CERT-EU",
+        *,
+        jurisdiction: str = "EU",
+        kind: str = "csirt",
+        scheme: str | None = "EU",
+        database_url: str | None = None,
+        party_id: str | None = None,
+    ) -> Node:
+        node = init_node(
+            tmp_path / f"node-{len(made)}",
+            party_name=name,
+            jurisdiction=jurisdiction,
+            kind=kind,
+            scheme=scheme,
+            database_url=database_url,
+            clock=clock,
+            new_id=SeqIds(f"{name}-{len(made)}"),
+            party_id=party_id,
+        )
+        made.append(node)
+        return node
+
+    yield make
+    for node in made:
+        node.close()
+
+
+@pytest.fixture
+def node(make_node: NodeFactory, database_url: str | None) -> Node:
+    """A fresh node on each backend."""
+    return make_node(database_url=database_url)
+
+
+@pytest.fixture
+def sqlite_node(make_node: NodeFactory) -> Node:
+    """A fresh node on SQLite only (for tests that are not about storage)."""
+    return make_node()
+
+
+@dataclass
+class Member:
+    """A party of a node with a token, and an HTTP client authenticated as it."""
+
+    party: Party
+    token: str
+    client: TestClient
+
+
+@pytest.fixture
+def member(sqlite_node: Node) -> Callable[..., Member]:
+    """Register a party on ``sqlite_node`` and give back a client authenticated as it."""
+    app = create_app(sqlite_node)
+
+    def make(
+        name: str = "BSI",
+        jurisdiction: str = "DE",
+        kind: str = "government",
+        scheme: str | None = "DE",
+        client: bool = False,
+    ) -> Member:
+        if name == sqlite_node.home_party.name:
+            party = sqlite_node.home_party
+        else:
+            party = parties.add_party(
+                sqlite_node, name, jurisdiction=jurisdiction, kind=kind, scheme=scheme, client=client
+            )
+        token = tokens.create(sqlite_node, party.id).value
+        http = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        return Member(party, token, http)
+
+    return make
