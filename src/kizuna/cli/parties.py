@@ -26,8 +26,15 @@ def party() -> None:
 @click.option("--scheme", help="Its classification scheme (EU, DE, JP, ...), if it holds any.")
 @click.option("--sector", help="Its sector.")
 @click.option("--id", "party_id", help="Its identity id, if it has one already (identity--<uuid>).")
-@click.option("--public-key", "public_keys", multiple=True, help="Its Ed25519 public key (base64url); repeatable.")
-@click.option("--client", is_flag=True, help="It is a client (constituent) of the home party (TLP:AMBER).")
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    help="Its Ed25519 public key (base64url); repeatable.",
+)
+@click.option(
+    "--client", is_flag=True, help="It is a client (constituent) of the home party (TLP:AMBER)."
+)
 @pass_env
 def party_add(
     env: Env,
@@ -64,6 +71,31 @@ def party_list(env: Env) -> None:
         role = "home" if p.is_home else ("client" if p.is_client else "")
         table.add_row(p.name, p.id, p.jurisdiction, p.kind, p.scheme or "-", role)
     env.console.print(table)
+
+
+@party.command("update")
+@click.argument("name_or_id")
+@click.option(
+    "--client/--no-client", default=None, help="Whether it is a client of the home party."
+)
+@click.option("--sector", help="Its sector.")
+@click.option("--scheme", help="Its classification scheme ('' for none).")
+@click.option("--add-key", "add_keys", multiple=True, help="Add an Ed25519 public key (base64url).")
+@pass_env
+def party_update(
+    env: Env,
+    name_or_id: str,
+    client: bool | None,
+    sector: str | None,
+    scheme: str | None,
+    add_keys: tuple[str, ...],
+) -> None:
+    """Change a party: client status, sector, classification scheme, public keys."""
+    p = party_service.update_party(
+        env.node(), name_or_id, client=client, sector=sector, scheme=scheme, add_keys=add_keys
+    )
+    role = "client" if p.is_client else "not a client"
+    click.echo(f"{p.name} ({p.id}): {role}, scheme {p.scheme or '-'}, {len(p.public_keys)} keys")
 
 
 @click.group()
@@ -104,7 +136,9 @@ def token_list(env: Env, party_name_or_id: str | None) -> None:
     table = Table("id", "party", "label", "created", "revoked")
     for r in token_service.list_tokens(node, party_name_or_id):
         revoked = format_timestamp(r.revoked_us) if r.revoked_us else "-"
-        table.add_row(r.id, names.get(r.party_id, r.party_id), r.name, format_timestamp(r.created_us), revoked)
+        table.add_row(
+            r.id, names.get(r.party_id, r.party_id), r.name, format_timestamp(r.created_us), revoked
+        )
     env.console.print(table)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kizuna.core import signing
-from kizuna.core.handling import TLP_ORDER, Classification
+from kizuna.core.handling import TLP_ORDER, TLP_RANK, Classification
 from kizuna.core.parties import check_jurisdiction, check_kind, check_scheme
 from kizuna.core.stix.timestamps import parse_timestamp
 
@@ -137,6 +137,10 @@ class Agreement:
         if self.valid_until_us is not None and now_us >= self.valid_until_us:
             return f"agreement {self.ref} expired at its valid_until"
         return None
+
+    def allows_tlp(self, tlp: str) -> bool:
+        """An agreement that allows a TLP label allows every less restrictive one too."""
+        return any(TLP_RANK[tlp] <= TLP_RANK[t] for t in self.tlp_allowed)
 
     def rank_of(self, classification: Classification) -> int | None:
         """The rank of a level in this agreement's table, or None when it has no row."""

@@ -56,7 +56,8 @@ class Handling:
     tlp: str | None = None
     classification: Classification | None = None
     release_rule: str | None = None
-    recipients: frozenset[str] = frozenset()
+    # None: the originator listed nobody (no restriction); a set, even empty: only they receive it.
+    recipients: frozenset[str] | None = None
     release_agreements: frozenset[str] = frozenset()
     embargo: Embargo | None = None
     pap: str | None = None
@@ -73,7 +74,7 @@ class Handling:
         return bool(
             self.classification
             or self.release_rule
-            or self.recipients
+            or self.recipients is not None
             or self.release_agreements
             or self.unresolved
         )
@@ -94,7 +95,7 @@ class Handling:
             }
         if self.release_rule is not None:
             out["release_rule"] = self.release_rule
-        if self.recipients:
+        if self.recipients is not None:
             out["recipients"] = sorted(self.recipients)
         if self.release_agreements:
             out["release_agreements"] = sorted(self.release_agreements)
@@ -126,7 +127,7 @@ class Handling:
             tlp=data.get("tlp"),
             classification=Classification(cls_["scheme"], cls_["level"]) if cls_ else None,
             release_rule=data.get("release_rule"),
-            recipients=frozenset(data.get("recipients", ())),
+            recipients=frozenset(data["recipients"]) if "recipients" in data else None,
             release_agreements=frozenset(data.get("release_agreements", ())),
             embargo=Embargo(emb["until_us"], frozenset(emb["participants"])) if emb else None,
             pap=data.get("pap"),

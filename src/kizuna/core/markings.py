@@ -56,7 +56,7 @@ class _Acc:
         self.tlp: str | None = None
         self.classification: Classification | None = None
         self.release_rule: str | None = None
-        self.recipients: set[str] = set()
+        self.recipients: frozenset[str] | None = None
         self.agreements: set[str] = set()
         self.embargo: Embargo | None = None
         self.pap: str | None = None
@@ -132,7 +132,10 @@ class _Acc:
                     or RELEASE_RULE_RANK[rule] > RELEASE_RULE_RANK[self.release_rule]
                 ):
                     self.release_rule = rule
-            self.recipients.update(_ids(release.get("recipients", ())))
+            if "recipients" in release:
+                # Two lists: each says "only these", so only those on both receive it.
+                listed = frozenset(_ids(release["recipients"]))
+                self.recipients = listed if self.recipients is None else self.recipients & listed
             self.agreements.update(_ids(release.get("agreements", ())))
         embargo = ext.get("embargo")
         if embargo is not None:
@@ -149,7 +152,7 @@ class _Acc:
             tlp=self.tlp,
             classification=self.classification,
             release_rule=self.release_rule,
-            recipients=frozenset(self.recipients),
+            recipients=self.recipients,
             release_agreements=frozenset(self.agreements),
             embargo=self.embargo,
             pap=self.pap,
@@ -189,7 +192,7 @@ def handling_marking(
     *,
     classification: Classification | None = None,
     release_rule: str | None = None,
-    recipients: Iterable[str] = (),
+    recipients: Iterable[str] | None = None,
     agreements: Iterable[str] = (),
     embargo_until: str | None = None,
     embargo_participants: Iterable[str] = (),
@@ -202,7 +205,7 @@ def handling_marking(
     release: dict[str, Any] = {}
     if release_rule is not None:
         release["rule"] = release_rule
-    if recipients:
+    if recipients is not None:
         release["recipients"] = sorted(recipients)
     if agreements:
         release["agreements"] = sorted(agreements)

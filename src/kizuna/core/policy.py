@@ -7,12 +7,13 @@ the verdicts on the object's references; the caller passes those ids it withhold
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kizuna.core.agreements import Agreement, RedactionProfile
 from kizuna.core.consents import Consent
-from kizuna.core.handling import Classification, Handling
+from kizuna.core.handling import RELEASE_RULE_RANK, Classification, Handling, stricter_tlp
 from kizuna.core.parties import Party
 
 RELEASE = "release"
@@ -85,6 +86,7 @@ class Decision:
     level: Classification | None = None
     redactions: tuple[RedactionProfile, ...] = ()
     withheld_refs: frozenset[str] = field(default=frozenset())
+    cut: frozenset[str] = field(default=frozenset())  # granular selectors taken out
 
     @property
     def released(self) -> bool:
@@ -113,7 +115,58 @@ def decide(
     ctx: Context,
     withheld_refs: frozenset[str] = frozenset(),
 ) -> Decision:
-    """Decide whether ``subject`` may go to ``recipient`` (rules 0–9), with every reason."""
+    """Decide whether ``subject`` may go to ``recipient`` (rules 0–9), with every reason.
+
+    Granular markings are decided part by part: a part the recipient may not have is cut from
+    a derivative (rule 8), the rest of the object goes.
+    """
+    decision = _decide_whole(subject, recipient, ctx, withheld_refs)
+    if not decision.released or not subject.handling.granular or decision.rules in ((0,), (1,)):
+        return decision
+    cut: set[str] = set()
+    for selectors, part in subject.handling.granular:
+        stricter = dataclasses.replace(subject, handling=merge(subject.handling, part))
+        if not _decide_whole(stricter, recipient, ctx).released:
+            cut.update(selectors)
+    if not cut:
+        return decision
+    verdict = Verdict(8, True, f"granular markings withhold {', '.join(sorted(cut))}")
+    return dataclasses.replace(
+        decision,
+        outcome=RELEASE_REDACTED,
+        verdicts=(*decision.verdicts, verdict),
+        cut=frozenset(cut),
+    )
+
+
+def merge(whole: Handling, part: Handling) -> Handling:
+    """The handling of a granularly marked part: the object's, made stricter by the part's."""
+    recipients = whole.recipients
+    if part.recipients is not None:
+        recipients = part.recipients if recipients is None else recipients & part.recipients
+    classification = part.classification or whole.classification
+    unresolved = whole.unresolved | part.unresolved
+    if part.classification and whole.classification and part.classification != whole.classification:
+        unresolved |= {"conflicting-classification"}
+    rules = [r for r in (whole.release_rule, part.release_rule) if r]
+    return Handling(
+        tlp=stricter_tlp(whole.tlp, part.tlp),
+        classification=classification,
+        release_rule=max(rules, key=RELEASE_RULE_RANK.__getitem__) if rules else None,
+        recipients=recipients,
+        release_agreements=whole.release_agreements | part.release_agreements,
+        embargo=part.embargo or whole.embargo,
+        pap=part.pap or whole.pap,
+        unresolved=unresolved,
+    )
+
+
+def _decide_whole(
+    subject: Subject,
+    recipient: Party,
+    ctx: Context,
+    withheld_refs: frozenset[str] = frozenset(),
+) -> Decision:
     h = subject.handling
     if recipient.id == ctx.home:
         return Decision(RELEASE, (Verdict(0, True, "the home party sees all its node holds"),))
@@ -205,7 +258,7 @@ def _under_agreement(
     client_exception = (
         onward
         and h.classification is None
-        and tlp in ("green", "amber")
+        and tlp in ("clear", "green", "amber")
         and recipient.id in ctx.clients
         and h.release_rule is None
         and not h.release_agreements
@@ -259,9 +312,9 @@ def _tlp(
     h: Handling, tlp: str, onward: bool, recipient: Party, ctx: Context, consented: bool
 ) -> Verdict:
     label = f"TLP:{tlp.upper()}"
-    if h.recipients and recipient.id not in h.recipients:
+    if h.recipients is not None and recipient.id not in h.recipients:
         return Verdict(5, False, "the originator listed recipients and this party is not one")
-    if tlp == "red" and not h.recipients:
+    if tlp == "red" and h.recipients is None:
         return Verdict(5, False, f"{label} goes only to recipients the originator listed")
     if not onward or tlp in ("clear", "green"):
         return Verdict(
@@ -287,7 +340,7 @@ def _try_agreement(
 ) -> tuple[Verdict, Classification | None, Verdict, tuple[RedactionProfile, ...]] | Verdict:
     h = subject.handling
     ref = agreement.ref
-    if tlp not in agreement.tlp_allowed:
+    if not agreement.allows_tlp(tlp):
         return Verdict(4, False, f"{ref} does not allow TLP:{tlp.upper()}")
     if h.release_agreements and agreement.id not in h.release_agreements:
         return Verdict(

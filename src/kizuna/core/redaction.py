@@ -34,12 +34,22 @@ class NothingLeft(ValueError):
     """A derivative would lose a property STIX requires: the object is withheld instead."""
 
 
-def profile_name(profiles: Iterable[RedactionProfile], withheld_refs: Iterable[str]) -> str:
-    """The profile a derivative is made under: redaction profiles plus the withheld refs' digest."""
+def touching(
+    profiles: Iterable[RedactionProfile], obj: Mapping[str, Any]
+) -> tuple[RedactionProfile, ...]:
+    """The profiles that would change this object: the others need no derivative."""
+    stix_type = str(obj.get("type"))
+    return tuple(p for p in profiles if any(prop in obj for prop in p.properties_for(stix_type)))
+
+
+def profile_name(
+    profiles: Iterable[RedactionProfile], withheld_refs: Iterable[str], cut: Iterable[str] = ()
+) -> str:
+    """The profile a derivative is made under: redaction profiles, withheld refs, cut parts."""
     parts = sorted(p.name for p in profiles)
-    refs = sorted(withheld_refs)
-    if refs:
-        parts.append("refs:" + hashlib.sha256("\n".join(refs).encode()).hexdigest()[:16])
+    for label, values in (("refs", sorted(withheld_refs)), ("cut", sorted(cut))):
+        if values:
+            parts.append(f"{label}:" + hashlib.sha256("\n".join(values).encode()).hexdigest()[:16])
     return "+".join(parts)
 
 
@@ -55,11 +65,18 @@ def derive(
     original_digest: str,
     profiles: Iterable[RedactionProfile] = (),
     withheld_refs: frozenset[str] = frozenset(),
+    cut: frozenset[str] = frozenset(),
+    required: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Build the derivative of ``obj``; NothingLeft if it would break a required property."""
     profiles = tuple(profiles)
     out = copy.deepcopy(dict(obj))
     stix_type = str(out["type"])
+    for selector in sorted(cut, key=_selector_order, reverse=True):
+        _cut(out, selector)
+    for prop in required:
+        if prop not in out:
+            raise NothingLeft(f"the required property {prop} is marked beyond the recipient")
     for profile in profiles:
         for prop in profile.properties_for(stix_type):
             out.pop(prop, None)
@@ -70,7 +87,7 @@ def derive(
             raise NothingLeft(f"every object in {prop} is withheld")
     if stix_type == "observed-data" and not (out.get("object_refs") or out.get("objects")):
         raise NothingLeft("every observed object is withheld")
-    name = profile_name(profiles, withheld_refs)
+    name = profile_name(profiles, withheld_refs, cut)
     original_id = str(obj["id"])
     out["id"] = derived_id(original_id, name)
     extensions = dict(out.get("extensions") or {})
@@ -102,3 +119,31 @@ def _drop_refs(value: Any, withheld: frozenset[str]) -> None:
     elif isinstance(value, list):
         for item in value:
             _drop_refs(item, withheld)
+
+
+def _selector_order(selector: str) -> tuple[tuple[int, str], ...]:
+    # Cut deeper list items first and higher indexes first, so earlier cuts keep later paths.
+    return tuple((int(p[1:-1]), "") if p.startswith("[") else (-1, p) for p in selector.split("."))
+
+
+def _cut(obj: dict[str, Any], selector: str) -> None:
+    """Remove what a granular-marking selector (STIX 2.1 §7.2.3.1) points at."""
+    steps = selector.split(".")
+    node: Any = obj
+    for step in steps[:-1]:
+        if step.startswith("[") and isinstance(node, list):
+            index = int(step[1:-1])
+            if index >= len(node):
+                return
+            node = node[index]
+        elif isinstance(node, dict) and step in node:
+            node = node[step]
+        else:
+            return
+    last = steps[-1]
+    if last.startswith("[") and isinstance(node, list):
+        index = int(last[1:-1])
+        if index < len(node):
+            del node[index]
+    elif isinstance(node, dict):
+        node.pop(last, None)

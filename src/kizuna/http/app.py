@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 
 from kizuna import __version__
-from kizuna.http import api, errors, taxii
+from kizuna.http import api, errors, taxii, trust
 from kizuna.http.observe import Observe
 from kizuna.services.node import Node
 
@@ -28,6 +28,7 @@ def create_app(node: Node) -> FastAPI:
     errors.install(app)
     app.include_router(taxii.router)
     app.include_router(api.router)
+    app.include_router(trust.router)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     def metrics(request: Request) -> Response:

@@ -7,15 +7,27 @@ and records every release to another party in the ledger before the bytes leave.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 import orjson
 
 from kizuna.core.handling import Handling
 from kizuna.core.parties import Party
-from kizuna.core.policy import WITHHOLD, Context, Decision, Subject, Verdict, decide
-from kizuna.core.redaction import NothingLeft, derive
+from kizuna.core.policy import (
+    RELEASE,
+    RELEASE_REDACTED,
+    WITHHOLD,
+    Context,
+    Decision,
+    Subject,
+    Verdict,
+    decide,
+)
+from kizuna.core.redaction import NothingLeft, derive, touching
 from kizuna.core.signing import canonical, digest
+from kizuna.core.stix.object_types import OBJECT_TYPES
 from kizuna.services import state as node_state
 from kizuna.services.ledger import record
 from kizuna.services.node import Node
@@ -103,8 +115,21 @@ def judge(
             if v.refs
             else frozenset()
         )
-        out.append((v, decide(subject_of(node, v), recipient, ctx, withheld_refs)))
+        decision = decide(subject_of(node, v), recipient, ctx, withheld_refs)
+        if decision.redactions:
+            decision = _only_touching(decision, v)
+        out.append((v, decision))
     return out
+
+
+def _only_touching(decision: Decision, v: StoredVersion) -> Decision:
+    """Keep only the redaction profiles that change this object (rule 8 needs no empty cut)."""
+    kept = touching(decision.redactions, orjson.loads(v.content))
+    if kept == decision.redactions:
+        return decision
+    verdicts = tuple(x for x in decision.verdicts if x.rule != 8 or kept)
+    outcome = RELEASE_REDACTED if kept or decision.withheld_refs else RELEASE
+    return dataclasses.replace(decision, outcome=outcome, redactions=kept, verdicts=verdicts)
 
 
 def release(
@@ -117,7 +142,7 @@ def release(
         if decision.outcome == WITHHOLD:
             withheld.append((v, decision))
             continue
-        if not decision.redactions and not decision.withheld_refs:
+        if not decision.redactions and not decision.withheld_refs and not decision.cut:
             released.append(Release(v, decision, v.id, v.content, v.digest))
             continue
         try:
@@ -126,6 +151,8 @@ def release(
                 original_digest=v.digest,
                 profiles=decision.redactions,
                 withheld_refs=decision.withheld_refs,
+                cut=decision.cut,
+                required=_required(v.type),
             )
         except NothingLeft as exc:
             withheld.append((v, _nothing_left(decision, str(exc))))
@@ -136,6 +163,11 @@ def release(
     if recipient.id != node.home_party.id and released:
         record(node, recipient, released)
     return Verdicts(released, withheld)
+
+
+def _required(stix_type: str) -> frozenset[str]:
+    known = OBJECT_TYPES.get(stix_type)
+    return frozenset(known.required) if known else frozenset()
 
 
 def _nothing_left(decision: Decision, why: str) -> Decision:

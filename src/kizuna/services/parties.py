@@ -87,3 +87,37 @@ def _check_key(key: str) -> str:
     if len(raw) != 32:
         raise ValueError(f"public key {key!r} is not a raw 32-byte Ed25519 key")
     return key.strip()
+
+
+def update_party(
+    node: Node,
+    name_or_id: str,
+    *,
+    client: bool | None = None,
+    sector: str | None = None,
+    scheme: str | None = None,
+    add_keys: tuple[str, ...] = (),
+) -> Party:
+    """Change what the policy needs to know of a party: client status, sector, scheme, keys."""
+    party = find(node, name_or_id)
+    values: dict[str, object] = {}
+    try:
+        if client is not None:
+            if party.is_home and client:
+                raise ValueError("the home party cannot be its own client")
+            values["is_client"] = client
+        if sector is not None:
+            values["sector"] = sector
+        if scheme is not None:
+            values["scheme"] = check_scheme(scheme) if scheme else None
+        keys = [_check_key(k) for k in add_keys]
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    now = node.now()
+    with node.db.write() as conn:
+        if values:
+            party_store.update_party(conn, party.id, **values)
+        for key in keys:
+            party_store.add_key(conn, party.id, key, now)
+        party_store.bump_generation(conn)
+    return find(node, party.id)

@@ -60,21 +60,29 @@ def current(node: Node) -> NodeState:
 
 
 def _agreements(conn: Connection) -> list[Agreement]:
-    """The latest version of every agreement (older versions are history only)."""
+    """Per agreement, the version that governs: the newest fully signed one, else the newest.
+
+    A new version awaiting signatures (an accession, say) leaves the signed one in force.
+    """
     rows = conn.execute(
-        select(agreements_table.c.id, agreements_table.c.version, agreements_table.c.document,
-               agreements_table.c.state).order_by(agreements_table.c.id, agreements_table.c.version)
+        select(
+            agreements_table.c.id,
+            agreements_table.c.version,
+            agreements_table.c.document,
+            agreements_table.c.state,
+        ).order_by(agreements_table.c.id, agreements_table.c.version)
     ).all()
-    newest: dict[str, tuple[str, str]] = {}
+    governing: dict[str, Agreement] = {}
     for agreement_id, _version, document, st in rows:
-        newest[agreement_id] = (document, st)
-    out = []
-    for document, st in newest.values():
         try:
-            out.append(core_agreements.parse(orjson.loads(document), st))
+            parsed = core_agreements.parse(orjson.loads(document), st)
         except core_agreements.InvalidAgreement as exc:  # stored ones were checked on the way in
-            log.error("stored agreement no longer parses: %s", exc)
-    return out
+            log.error("stored agreement %s no longer parses: %s", agreement_id, exc)
+            continue
+        held = governing.get(agreement_id)
+        if held is None or parsed.fully_signed or not held.fully_signed:
+            governing[agreement_id] = parsed
+    return list(governing.values())
 
 
 def _consents(conn: Connection, parties: dict[str, Party]) -> dict[str, tuple[Consent, ...]]:

@@ -1,0 +1,290 @@
+"""The JSON API of the trust framework: agreements, consents, explain, preview, audit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from kizuna.core.agreements import Agreement
+from kizuna.core.consents import CONSENT_TYPE
+from kizuna.core.parties import Party
+from kizuna.core.policy import RULE_NAMES, Decision
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.errors import Forbidden, InvalidJson, NotFound
+from kizuna.http.api import json, require_home
+from kizuna.http.auth import caller
+from kizuna.http.body import read_body
+from kizuna.services import agreements as agreement_service
+from kizuna.services import consents as consent_service
+from kizuna.services import explain as explain_service
+from kizuna.services import ingest, parties
+from kizuna.services import ledger as ledger_service
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+
+router = APIRouter(prefix="/api", tags=["trust framework"])
+Caller = Annotated[Party, Depends(caller)]
+
+
+def _node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def agreement_out(a: Agreement, now: int) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "version": a.version,
+        "title": a.title,
+        "state": a.state,
+        "in_force": a.inactive_reason(now) is None,
+        "why_not_in_force": a.inactive_reason(now),
+        "parties": [p.id for p in a.parties],
+        "signed_by": sorted(a.signed_by),
+        "document": a.document,
+    }
+
+
+def decision_out(d: Decision) -> dict[str, Any]:
+    refusal = d.refusal
+    return {
+        "outcome": d.outcome,
+        "agreement": d.agreement,
+        "level": {"scheme": d.level.scheme, "level": d.level.level} if d.level else None,
+        "refused_by": {"rule": refusal.rule, "code": refusal.code, "reason": refusal.sentence}
+        if refusal
+        else None,
+        "verdicts": [
+            {
+                "rule": v.rule,
+                "name": RULE_NAMES[v.rule],
+                "code": v.code,
+                "passed": v.passed,
+                "reason": v.sentence,
+            }
+            for v in d.verdicts
+        ],
+    }
+
+
+class AgreementOut(BaseModel):
+    id: str
+    version: int
+    title: str
+    state: str
+    in_force: bool
+    why_not_in_force: str | None
+    parties: list[str]
+    signed_by: list[str]
+    document: dict[str, Any]
+
+
+@router.get("/agreements", response_model=list[AgreementOut], summary="Agreements you are party to")
+def list_agreements(request: Request, party: Caller) -> Response:
+    node = _node(request)
+    now = node.now()
+    rows = agreement_service.list_all(node)
+    visible = [
+        s.agreement
+        for s in rows
+        if party.id == node.home_party.id or s.agreement.includes(party.id)
+    ]
+    return json([agreement_out(a, now) for a in visible])
+
+
+@router.get(
+    "/agreements/{agreement_id}",
+    response_model=list[AgreementOut],
+    summary="Every version of an agreement",
+)
+def agreement_history(request: Request, agreement_id: str, party: Caller) -> Response:
+    node = _node(request)
+    versions = agreement_service.history(node, agreement_id)
+    if party.id != node.home_party.id and not versions[-1].agreement.includes(party.id):
+        raise NotFound(f"no agreement {agreement_id} for you")
+    now = node.now()
+    return json([agreement_out(s.agreement, now) for s in versions])
+
+
+@router.post(
+    "/agreements",
+    response_model=AgreementOut,
+    summary="Import an agreement document (signatures merge)",
+)
+async def post_agreement(request: Request, party: Caller) -> Response:
+    node = _node(request)
+    body = await read_body(request, node.settings()["max_content_length"])
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidJson("the request body must be one agreement document")
+    if party.id != node.home_party.id and party.id not in {
+        p.get("id") for p in document.get("parties", ()) if isinstance(p, dict)
+    }:
+        raise Forbidden("you may only submit agreements you are a party to")
+    stored = await run_in_threadpool(agreement_service.add, node, document)
+    return json(agreement_out(stored, node.now()))
+
+
+@router.post(
+    "/agreements/{agreement_id}/{action}",
+    response_model=AgreementOut,
+    summary="Suspend, resume or terminate",
+)
+def agreement_action(request: Request, agreement_id: str, action: str, party: Caller) -> Response:
+    node = _node(request)
+    require_home(node, party)
+    if action not in ("suspend", "resume", "terminate"):
+        raise NotFound(f"no action {action!r}; use suspend, resume or terminate")
+    return json(agreement_out(agreement_service.transition(node, agreement_id, action), node.now()))
+
+
+@router.get("/consents", summary="Consents (yours, or all for the home party)")
+def list_consents(request: Request, party: Caller) -> Response:
+    node = _node(request)
+    everyone = consent_service.list_consents(node)
+    if party.id != node.home_party.id:
+        everyone = [c for c in everyone if c.originator == party.id or party.id in c.parties]
+    return json(
+        [
+            {
+                "id": c.id,
+                "originator": c.originator,
+                "objects": sorted(c.objects),
+                "types": sorted(c.types),
+                "parties": sorted(c.parties),
+                "agreements": sorted(c.agreements),
+                "expires": format_timestamp(c.expires_us),
+                "revoked": c.revoked,
+            }
+            for c in everyone
+        ]
+    )
+
+
+@router.post("/consents", summary="Submit a consent object you signed (x-kizuna-consent)")
+async def post_consent(request: Request, party: Caller) -> Response:
+    node = _node(request)
+    body = await read_body(request, node.settings()["max_content_length"])
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    if not isinstance(obj, dict) or obj.get("type") != CONSENT_TYPE:
+        raise InvalidJson(f"the request body must be one {CONSENT_TYPE} object")
+    if obj.get("created_by_ref") != party.id:
+        raise Forbidden("you may only submit your own consents")
+    outcome = (await run_in_threadpool(ingest.ingest, node, [obj], submitter=party, path="api"))[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return json(
+        {"id": outcome.id, "status": outcome.status}, 201 if outcome.status == "stored" else 200
+    )
+
+
+def _may_explain(node: Node, party: Party, object_id: str) -> None:
+    """The home party explains anything; an originator only its own objects."""
+    if party.id == node.home_party.id:
+        return
+    with node.db.read() as conn:
+        held = store.latest(conn, [object_id]).get(object_id)
+    if held is None or held.source != party.id:
+        raise NotFound(f"no object {object_id} of yours")
+
+
+@router.get("/explain", summary="Why an object would or would not go to a party, rule by rule")
+def explain(
+    request: Request,
+    party: Caller,
+    object: Annotated[str, Query(description="object id")],
+    to: Annotated[str, Query(description="party name or id")],
+) -> Response:
+    node = _node(request)
+    _may_explain(node, party, object)
+    recipient = parties.find(node, to)
+    return json(
+        [
+            {
+                "id": e.version.id,
+                "version": format_timestamp(e.version.modified),
+                "released_id": e.released_id,
+                **decision_out(e.decision),
+            }
+            for e in explain_service.explain(node, object, recipient)
+        ]
+    )
+
+
+@router.get("/preview", summary="Exactly what a party would receive now")
+def preview(
+    request: Request,
+    party: Caller,
+    to: Annotated[str, Query(description="party name or id")],
+    withheld: Annotated[bool, Query(description="also list withheld objects")] = False,
+) -> Response:
+    node = _node(request)
+    require_home(node, party)
+    recipient = parties.find(node, to)
+    return json(
+        [
+            {
+                "id": e.version.id,
+                "released_id": e.released_id,
+                "type": e.version.type,
+                **decision_out(e.decision),
+            }
+            for e in explain_service.preview(node, recipient, include_withheld=withheld)
+        ]
+    )
+
+
+@router.get("/audit", summary="Ledger entries: where did an object go?")
+def audit(
+    request: Request,
+    party: Caller,
+    object: Annotated[str | None, Query(description="object (or derivative) id")] = None,
+) -> Response:
+    node = _node(request)
+    if party.id != node.home_party.id:
+        if object is None:
+            raise Forbidden("name the object (?object=ID) whose releases you want to see")
+        _may_explain(node, party, object)
+    return json(
+        [
+            {
+                "seq": e.seq,
+                "time": format_timestamp(e.time_us),
+                "recipient": e.recipient,
+                "object_id": e.object_id,
+                "version": format_timestamp(e.object_modified),
+                "released_id": e.released_id,
+                "released_digest": e.released_digest,
+                "outcome": e.outcome,
+                "agreement": e.agreement,
+                "rules": [int(r) for r in e.rules.split(",") if r],
+                "hash": e.hash,
+            }
+            for e in ledger_service.show(node, object)
+        ]
+    )
+
+
+@router.get("/audit/verify", summary="Verify the ledger's hash chain and checkpoints")
+def audit_verify(request: Request, party: Caller) -> Response:
+    node = _node(request)
+    require_home(node, party)
+    result = ledger_service.verify(node)
+    return json(
+        {
+            "intact": result.intact,
+            "entries": result.entries,
+            "checkpoints": result.checkpoints,
+            "problems": [{"seq": p.seq, "message": p.message} for p in result.problems],
+        }
+    )

@@ -1,0 +1,285 @@
+"""Agreements as a use case: create from a template, sign, import, lifecycle, history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from sqlalchemy import Connection, insert, select, update
+
+from kizuna.core import agreements as core
+from kizuna.core.agreements import Agreement, InvalidAgreement
+from kizuna.core.parties import Party
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
+from kizuna.services import parties as party_service
+from kizuna.services.node import Node
+from kizuna.storage import parties as party_store
+from kizuna.storage.schema import agreements as table
+
+# Fields a template may carry besides its parties; everything else is refused as a typo.
+_TEMPLATE_FIELDS = frozenset(
+    {
+        "type", "id", "version", "title", "purpose", "parties", "valid_from", "valid_until",
+        "classification", "tlp_allowed", "onward_release", "redaction_profiles", "receipts_owed",
+        "supersedes", "signatures",
+    }
+)  # fmt: skip
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """An agreement document or template from a JSON or YAML file."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}") from exc
+    try:
+        data = orjson.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InvalidInput(
+            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} must hold one agreement document (a mapping)")
+    return _jsonable(data)
+
+
+def _jsonable(value: Any) -> Any:
+    # YAML reads timestamps as datetimes; agreements carry them as STIX timestamp strings.
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%dT00:00:00Z")
+    return value
+
+
+def from_template(node: Node, template: Mapping[str, Any]) -> dict[str, Any]:
+    """A complete draft document: parties named in the template filled in from the registry."""
+    unknown = sorted(set(template) - _TEMPLATE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown agreement fields: {', '.join(unknown)}")
+    doc = {k: v for k, v in template.items() if k != "signatures"}
+    doc["type"] = "kizuna-agreement"
+    doc.setdefault("id", f"agreement--{uuid.uuid4()}")
+    doc.setdefault("version", 1)
+    doc.setdefault("valid_from", format_timestamp(node.now()))
+    filled = []
+    for entry in template.get("parties") or ():
+        ref = entry if isinstance(entry, str) else entry.get("id") or entry.get("name")
+        if not ref:
+            raise InvalidInput("each party of an agreement needs an id or a name")
+        party = party_service.find(node, str(ref))
+        if not party.public_keys:
+            raise InvalidInput(
+                f"{party.name} has no public key on this node; add one with "
+                "`kizuna party update NAME --add-key KEY` first"
+            )
+        filled.append(_party_entry(party))
+    doc["parties"] = filled
+    try:
+        core.parse(doc)
+    except InvalidAgreement as exc:
+        raise InvalidInput(str(exc)) from exc
+    return doc
+
+
+def _party_entry(party: Party) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": party.id,
+        "name": party.name,
+        "jurisdiction": party.jurisdiction,
+        "kind": party.kind,
+        "public_key": party.public_keys[-1],
+    }
+    if party.scheme:
+        entry["scheme"] = party.scheme
+    return entry
+
+
+def sign_file_document(document: Mapping[str, Any], private_key: bytes) -> dict[str, Any]:
+    """Sign a document as the party whose public key matches ``private_key`` (offline signing)."""
+    from kizuna.core.signing import public_key_of
+
+    public = public_key_of(private_key)
+    match = [p for p in document.get("parties", ()) if p.get("public_key") == public]
+    if not match:
+        raise InvalidInput("this key belongs to none of the agreement's parties")
+    try:
+        return core.sign_document(document, str(match[0]["id"]), private_key)
+    except InvalidAgreement as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored agreement version and its lifecycle state here."""
+
+    agreement: Agreement
+    updated_us: int
+
+
+def _rows(conn: Connection, agreement_id: str | None = None) -> list[Stored]:
+    q = select(table.c.document, table.c.state, table.c.updated_us).order_by(
+        table.c.id, table.c.version
+    )
+    if agreement_id is not None:
+        q = q.where(table.c.id == agreement_id)
+    return [
+        Stored(core.parse(orjson.loads(doc), state), updated)
+        for doc, state, updated in conn.execute(q)
+    ]
+
+
+def history(node: Node, agreement_id: str) -> list[Stored]:
+    """Every stored version of an agreement, oldest first."""
+    with node.db.read() as conn:
+        found = _rows(conn, agreement_id)
+    if not found:
+        raise NotFound(f"no agreement {agreement_id}; `kizuna agreement list` shows them")
+    return found
+
+
+def list_all(node: Node) -> list[Stored]:
+    """The newest version of every agreement."""
+    with node.db.read() as conn:
+        rows = _rows(conn)
+    newest: dict[str, Stored] = {}
+    for s in rows:
+        newest[s.agreement.id] = s
+    return list(newest.values())
+
+
+def get(node: Node, agreement_id: str, version: int | None = None) -> Stored:
+    """One version (default: the newest)."""
+    versions = history(node, agreement_id)
+    if version is None:
+        return versions[-1]
+    for s in versions:
+        if s.agreement.version == version:
+            return s
+    raise NotFound(f"agreement {agreement_id} has no version {version}")
+
+
+def add(node: Node, document: Mapping[str, Any]) -> Agreement:
+    """Store a draft or signed agreement document; merges signatures into a stored copy.
+
+    Parties the node does not know are registered from the document; a known party must be
+    listed with a key the node knows for it, so nobody can slip a key in through an agreement.
+    """
+    try:
+        parsed = core.parse(document)
+    except InvalidAgreement as exc:
+        raise InvalidInput(str(exc)) from exc
+    known = {p.id: p for p in party_service.all_parties(node)}
+    for ap in parsed.parties:
+        party = known.get(ap.id)
+        if party is not None and ap.public_key not in party.public_keys:
+            raise Forbidden(
+                f"the agreement lists a key for {party.name} that this node does not know for it"
+            )
+    for ap in parsed.parties:
+        if ap.id not in known:
+            party_service.add_party(
+                node,
+                ap.name,
+                jurisdiction=ap.jurisdiction,
+                kind=ap.kind,
+                scheme=ap.scheme,
+                party_id=ap.id,
+                public_keys=(ap.public_key,),
+            )
+    payload = core.signing_payload(document)
+    with node.db.write() as conn:
+        existing = conn.execute(
+            select(table.c.version, table.c.document, table.c.state).where(table.c.id == parsed.id)
+        ).all()
+        same = [row for row in existing if row[0] == parsed.version]
+        if not same and existing and parsed.version < max(row[0] for row in existing):
+            raise AlreadyExists(
+                f"agreement {parsed.id} has version {max(r[0] for r in existing)} already; "
+                f"version {parsed.version} is history"
+            )
+        if same:
+            stored_doc = orjson.loads(same[0][1])
+            if core.signing_payload(stored_doc) != payload:
+                raise AlreadyExists(
+                    f"{parsed.ref} exists with different content; a change needs a new version"
+                )
+            signatures = {s["party"]: s for s in stored_doc.get("signatures", ())}
+            signatures.update({s["party"]: s for s in document.get("signatures", ())})
+            merged = {**stored_doc, "signatures": list(signatures.values())}
+            parsed = core.parse(merged, same[0][2])
+            state = _signed_state(parsed, same[0][2])
+            conn.execute(
+                update(table)
+                .where(table.c.id == parsed.id, table.c.version == parsed.version)
+                .values(document=orjson.dumps(merged).decode(), state=state, updated_us=node.now())
+            )
+        else:
+            state = "active" if parsed.fully_signed else "draft"
+            conn.execute(
+                insert(table).values(
+                    id=parsed.id,
+                    version=parsed.version,
+                    document=orjson.dumps(dict(document)).decode(),
+                    state=state,
+                    updated_us=node.now(),
+                )
+            )
+        party_store.bump_generation(conn)
+    return get(node, parsed.id, parsed.version).agreement
+
+
+def _signed_state(parsed: Agreement, state: str) -> str:
+    if state == "draft" and parsed.fully_signed:
+        return "active"
+    return state
+
+
+def sign(node: Node, agreement_id: str, version: int | None = None) -> Agreement:
+    """Sign a stored agreement with this node's key, as its home party."""
+    stored = get(node, agreement_id, version).agreement
+    if not stored.includes(node.home_party.id):
+        raise Forbidden(f"{node.home_party.name} is not a party to {stored.ref}")
+    try:
+        signed = core.sign_document(stored.document, node.home_party.id, node.private_key)
+    except InvalidAgreement as exc:
+        raise InvalidInput(str(exc)) from exc
+    return add(node, signed)
+
+
+_TRANSITIONS = {
+    "suspend": ({"active"}, "suspended"),
+    "resume": ({"suspended"}, "active"),
+    "terminate": ({"draft", "active", "suspended"}, "terminated"),
+}
+
+
+def transition(node: Node, agreement_id: str, action: str) -> Agreement:
+    """Suspend, resume or terminate the newest version; releases under it stop at once."""
+    allowed, target = _TRANSITIONS[action]
+    current = get(node, agreement_id)
+    if current.agreement.state not in allowed:
+        raise InvalidInput(
+            f"cannot {action} {current.agreement.ref}: it is {current.agreement.state}"
+        )
+    with node.db.write() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == agreement_id, table.c.version == current.agreement.version)
+            .values(state=target, updated_us=node.now())
+        )
+        party_store.bump_generation(conn)
+    return get(node, agreement_id).agreement

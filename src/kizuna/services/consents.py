@@ -1,0 +1,107 @@
+"""Consents as a use case: grant, revoke, list. A consent is a signed STIX object like any other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+
+from kizuna.core import consents as core
+from kizuna.core.consents import CONSENT_TYPE, Consent
+from kizuna.core.parties import Party
+from kizuna.core.signing import public_key_of
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.core.taxii import Filters
+from kizuna.errors import Forbidden, InvalidInput, NotFound
+from kizuna.services import ingest, state
+from kizuna.services import parties as party_service
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+
+
+def _signer(node: Node, originator: Party, private_key: bytes | None) -> bytes:
+    if private_key is None:
+        if originator.id != node.home_party.id:
+            raise InvalidInput(
+                f"a consent of {originator.name} must be signed with its own key (--key FILE)"
+            )
+        return node.private_key
+    if public_key_of(private_key) not in originator.public_keys:
+        raise Forbidden(f"that key is not a key of {originator.name} known to this node")
+    return private_key
+
+
+def grant(
+    node: Node,
+    *,
+    expires_us: int,
+    objects: Iterable[str] = (),
+    types: Iterable[str] = (),
+    parties: Iterable[str] = (),
+    agreements: Iterable[str] = (),
+    originator: str | None = None,
+    private_key: bytes | None = None,
+) -> Consent:
+    """Sign and store a consent; the gate uses it from the next decision on."""
+    who = party_service.find(node, originator) if originator else node.home_party
+    to_parties = sorted(party_service.find(node, p).id for p in parties)
+    to_agreements = sorted(agreements)
+    if not to_parties and not to_agreements:
+        raise InvalidInput("a consent names at least one party or agreement (--to / --agreement)")
+    now = node.now()
+    if expires_us <= now:
+        raise InvalidInput("a consent must expire in the future")
+    obj = core.consent_object(
+        node.new_id(CONSENT_TYPE),
+        who.id,
+        format_timestamp(now),
+        format_timestamp(expires_us),
+        objects=objects,
+        types=types,
+        parties=to_parties,
+        agreements=to_agreements,
+    )
+    signed = core.sign_consent(obj, _signer(node, who, private_key))
+    _store(node, signed, who)
+    return core.parse_consent(signed, who.public_keys)
+
+
+def _store(node: Node, obj: dict[str, object], originator: Party) -> None:
+    path = "import" if originator.id == node.home_party.id else "api"
+    outcome = ingest.ingest(node, [obj], submitter=originator, path=path)[0]
+    if outcome.error is not None:
+        raise outcome.error
+
+
+def revoke(node: Node, consent_id: str, private_key: bytes | None = None) -> Consent:
+    """Publish a revoked version of a consent, signed like the original."""
+    with node.db.read() as conn:
+        row = store.latest(conn, [consent_id]).get(consent_id)
+    if row is None or row.type != CONSENT_TYPE:
+        raise NotFound(f"no consent {consent_id}")
+    current = orjson.loads(row.content)
+    originator = party_service.find(node, current["created_by_ref"])
+    body = {k: v for k, v in current.items() if k != "signature"}
+    now = node.now()
+    body["modified"] = format_timestamp(max(now, row.modified + 1))
+    body["revoked"] = True
+    signed = core.sign_consent(body, _signer(node, originator, private_key))
+    _store(node, signed, originator)
+    return core.parse_consent(signed, originator.public_keys)
+
+
+def list_consents(node: Node, originator: str | None = None) -> list[Consent]:
+    """Every current consent (revoked ones included), optionally of one originator."""
+    current = state.current(node).consents
+    everyone = [c for cs in current.values() for c in cs]
+    if originator is not None:
+        who = party_service.find(node, originator).id
+        everyone = [c for c in everyone if c.originator == who]
+    return sorted(everyone, key=lambda c: (c.originator, c.id))
+
+
+def stored_consents(node: Node) -> list[dict[str, object]]:
+    """The consent objects as stored (latest versions)."""
+    with node.db.read() as conn:
+        rows = store.scan(conn, Filters(types=(CONSENT_TYPE,)), None, 1_000_000)
+    return [orjson.loads(r.content) for r in rows]

@@ -1,0 +1,66 @@
+"""``explain`` and ``preview``: what a party would get, and why — without releasing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kizuna.core.parties import Party
+from kizuna.core.policy import Decision, Verdict
+from kizuna.core.redaction import derived_id, profile_name
+from kizuna.core.taxii import Filters
+from kizuna.errors import NotFound
+from kizuna.services import gate
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+from kizuna.storage.objects import StoredVersion
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One object version's decision for one party."""
+
+    version: StoredVersion
+    decision: Decision
+
+    @property
+    def released_id(self) -> str | None:
+        """The id the party would receive (a derivative's own id), or None when withheld."""
+        if not self.decision.released:
+            return None
+        d = self.decision
+        if d.redactions or d.withheld_refs or d.cut:
+            name = profile_name(d.redactions, d.withheld_refs, d.cut)
+            return derived_id(self.version.id, name)
+        return self.version.id
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return self.decision.verdicts
+
+
+def explain(node: Node, object_id: str, recipient: Party) -> list[Explained]:
+    """The decision on every version of one object for ``recipient``, newest last."""
+    with node.db.read() as conn:
+        versions = store.versions_of(conn, object_id)
+    if not versions:
+        raise NotFound(f"this node holds no object {object_id}")
+    return [Explained(v, d) for v, d in gate.judge(node, recipient, versions)]
+
+
+def preview(node: Node, recipient: Party, *, include_withheld: bool = False) -> Iterator[Explained]:
+    """Exactly what ``recipient`` would receive (latest versions), and optionally what not."""
+    filters = Filters(spec_versions=("2.1",))
+    ctx = gate.context(node)
+    after: int | None = None
+    while True:
+        with node.db.read() as conn:
+            rows = store.scan(conn, filters, after, _BATCH)
+        for v, d in gate.judge(node, recipient, rows, ctx):
+            if d.released or include_withheld:
+                yield Explained(v, d)
+        if len(rows) < _BATCH:
+            return
+        after = rows[-1].date_added
