@@ -10,27 +10,18 @@ import pytest
 __all__ = ["SHARED_DATA", "require_shared_data"]
 
 ENV_VAR = "KIZUNA_SHARED_DATA"
+# $KIZUNA_SHARED_DATA, else shared/data beside the repository (as CI and developers lay it out).
+_CANDIDATE = Path(
+    os.environ.get(ENV_VAR) or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+).resolve()
 
-
-def _locate() -> Path | None:
-    configured = os.environ.get(ENV_VAR)
-    # Beside the repository (CI and developer machines lay shared/ next to the clone).
-    candidate = (
-        Path(configured) if configured else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    )
-    candidate = candidate.resolve()
-    return candidate if candidate.is_dir() else None
-
-
-SHARED_DATA: Path | None = _locate()
+SHARED_DATA: Path | None = _CANDIDATE if _CANDIDATE.is_dir() else None
 
 
 def require_shared_data(*parts: str) -> Path:
     """Return the shared data folder (or ``parts`` inside it), skipping the test when absent."""
     if SHARED_DATA is None:
-        pytest.skip(
-            f"shared data not found: set {ENV_VAR} or lay it out at <repo>/../shared/data"
-        )
+        pytest.skip(f"no shared data at {_CANDIDATE}: set {ENV_VAR} to the shared/data folder")
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"shared data set {'/'.join(parts)!r} is not in {SHARED_DATA}")

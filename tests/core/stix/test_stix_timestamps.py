@@ -37,7 +37,9 @@ def test_parse_gives_epoch_microseconds(text: str, us: int) -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        pytest.param("2021-02-29T00:00:00Z", "day 29 does not exist in 2021-02", id="feb-29-common"),
+        pytest.param(
+            "2021-02-29T00:00:00Z", "day 29 does not exist in 2021-02", id="feb-29-common"
+        ),
         pytest.param("1900-02-29T00:00:00Z", "day 29 does not exist", id="feb-29-century"),
         pytest.param("2020-02-30T00:00:00Z", "day 30 does not exist", id="feb-30"),
         pytest.param("2020-04-31T00:00:00Z", "day 31 does not exist", id="apr-31"),

@@ -44,7 +44,7 @@ _MIN_TYPE, _MAX_TYPE = 3, 250
 # §2.9 and §6: of a hashes dictionary only one hash contributes, the first of these present, else
 # the first key; the same choice as the OASIS stix2 library (``_choose_one_hash``).
 _HASH_PREFERENCE = ("MD5", "SHA-1", "SHA-256", "SHA-512")
-# §10.6 hashing-algorithm-ov names, keyed by their upper-case form without hyphens.
+# hashing-algorithm-ov names (§10), keyed by their upper-case form without hyphens.
 _HASH_NAMES = {
     name.replace("-", ""): name
     for name in ("MD5", "SHA-1", "SHA-256", "SHA-512", "SHA3-256", "SHA3-512", "SSDEEP", "TLSH")
@@ -90,7 +90,7 @@ def id_error(value: object, expected_type: str | None = None) -> str | None:
     if is_identifier(value):
         if expected_type is None or (value[: -_UUID_LENGTH - 2] == expected_type):
             return None
-        return f'{value!r} must be the id of a "{expected_type}" object'
+        return f"{value!r} must be the id of an object of type {expected_type}"
     if not isinstance(value, str):
         return f"must be a STIX identifier string, not {type(value).__name__}"
     type_part, sep, uuid_part = value.rpartition("--")

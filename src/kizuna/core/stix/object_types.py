@@ -14,13 +14,15 @@ __all__ = [
     "SCO_TYPES",
     "SDO_TYPES",
     "SRO_TYPES",
+    "TLP_1_CREATED",
+    "TLP_1_MARKINGS",
     "Category",
     "ObjectType",
 ]
 
 
 class Category(StrEnum):
-    """The four kinds of top-level STIX 2.1 object (§1.4.1 terminology; §4, §5, §6, §7)."""
+    """The four kinds of top-level STIX 2.1 object (SDOs §4, SROs §5, SCOs §6, meta objects §7)."""
 
     SDO = "sdo"
     SRO = "sro"
@@ -336,3 +338,14 @@ SDO_TYPES = frozenset(t.name for t in _ALL if t.category is Category.SDO)
 SRO_TYPES = frozenset(t.name for t in _ALL if t.category is Category.SRO)
 SCO_TYPES = frozenset(t.name for t in _ALL if t.category is Category.SCO)
 META_TYPES = frozenset(t.name for t in _ALL if t.category is Category.META)
+
+# §7.2.1: the only four TLP 1.0 marking definitions there may be, by id, with their colour.
+TLP_1_MARKINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "white",
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber",
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
+    }
+)
+TLP_1_CREATED = "2017-01-20T00:00:00.000Z"

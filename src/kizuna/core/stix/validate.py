@@ -26,7 +26,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from kizuna.core.stix.ids import id_error, is_identifier, sco_deterministic_id, type_error
-from kizuna.core.stix.object_types import OBJECT_TYPES, Category, ObjectType
+from kizuna.core.stix.object_types import (
+    OBJECT_TYPES,
+    TLP_1_CREATED,
+    TLP_1_MARKINGS,
+    Category,
+    ObjectType,
+)
 from kizuna.core.stix.timestamps import parse_timestamp
 from kizuna.errors import InvalidStix, UnsupportedSpecVersion
 
@@ -55,6 +61,11 @@ _HASH_FORMS = {
     "SSDEEP": re.compile(r"[a-zA-Z0-9/+:.]{1,128}"),
     "TLSH": re.compile(r"[a-zA-Z0-9]{70}"),
 }
+# §2.1 binary (RFC 4648 base64, padded) and the hex type, as the OASIS schemas spell them.
+_BASE64 = re.compile(
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)"
+)
+_HEX = re.compile(r"(?:[a-fA-F0-9]{2})+")
 _HASH_NAME = re.compile(r"[a-zA-Z0-9_-]{3,250}")
 _EXTENSION_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-ext")
 _EXTENSION_DEFINITION_PREFIX = "extension-definition--"
@@ -151,7 +162,9 @@ def _ref(obj: _Obj, prop: str, value: object, types: frozenset[str] | None) -> N
     if not is_identifier(value):
         _fail(obj, prop, id_error(value) or "is not an identifier")
     if types is not None and value[:-_UUID_TAIL] not in types:
-        _fail(obj, prop, f"{value!r} must be the id of a {' or '.join(sorted(types))} object")
+        _fail(
+            obj, prop, f"{value!r} must be the id of an object of type {' or '.join(sorted(types))}"
+        )
 
 
 def _refs(obj: _Obj, prop: str, value: object, types: frozenset[str] | None) -> None:
@@ -172,7 +185,7 @@ def _check_created_by_ref(obj: _Obj, prop: str, value: object) -> None:
 
 def _check_object_marking_refs(obj: _Obj, prop: str, value: object) -> None:
     _refs(obj, prop, value, _MARKING)  # §7.2.2
-    if obj.get("type") == "marking-definition" and obj.get("id") in value:  # type: ignore[operator]
+    if obj.get("type") == "marking-definition" and type(value) is list and obj.get("id") in value:
         _fail(obj, prop, "must not contain the marking definition's own id")
 
 
@@ -201,12 +214,17 @@ def _check_granular_markings(obj: _Obj, prop: str, value: object) -> None:
 
 
 def _selector_problem(obj: _Obj, selector: object) -> str | None:
-    # §7.2.3.1: a selector is a dotted path of property names and [index] steps into this object.
+    # §7.2.3: a selector is a dotted path of property names and [index] steps into this object.
     if type(selector) is not str or not selector:
         return "must be a non-empty string"
     node: object = obj
     for step in selector.split("."):
-        if step.startswith("[") and step.endswith("]") and step[1:-1].isdigit():
+        if (
+            step.startswith("[")
+            and step.endswith("]")
+            and step[1:-1].isascii()
+            and step[1:-1].isdigit()
+        ):
             if type(node) is not list:
                 return f"indexes {step} into something that is not a list"
             index = int(step[1:-1])
@@ -243,12 +261,12 @@ def _check_external_references(obj: _Obj, prop: str, value: object) -> None:
 
 
 def _check_hashes(obj: _Obj, prop: str, value: object) -> None:
-    # §2.8: a non-empty dictionary of hash algorithm name to hash value; values of the §10.6
+    # §2.8: a non-empty dictionary of hash algorithm name to hash value; values of the §10
     # algorithms have their algorithm's form, as in the OASIS schemas (common/hashes-type.json).
     if type(value) is not dict or not value:
         _fail(obj, prop, "must be a non-empty dictionary of hashes")
     for algorithm, digest in value.items():
-        if type(digest) is not str:
+        if type(algorithm) is not str or type(digest) is not str:
             _fail(obj, prop, f"hash {algorithm!r} must be a string")
         form = _HASH_FORMS.get(algorithm)
         if form is not None:
@@ -268,6 +286,16 @@ def _check_string(obj: _Obj, prop: str, value: object) -> None:
         _fail(obj, prop, f"must be a string, not {_json_type(value)}")
 
 
+def _check_binary(obj: _Obj, prop: str, value: object) -> None:
+    if type(value) is not str or _BASE64.fullmatch(value) is None:
+        _fail(obj, prop, "must be a base64-encoded string (§2.1)")
+
+
+def _check_hex(obj: _Obj, prop: str, value: object) -> None:
+    if type(value) is not str or _HEX.fullmatch(value) is None:
+        _fail(obj, prop, "must be a string of hex digit pairs (hex type, §2)")
+
+
 def _check_confidence(obj: _Obj, prop: str, value: object) -> None:
     # §3.2: confidence is an integer from 0 to 100.
     if type(value) is not int or not 0 <= value <= 100:
@@ -280,6 +308,8 @@ def _check_extensions(obj: _Obj, prop: str, value: object) -> None:
     if type(value) is not dict or not value:
         _fail(obj, prop, "must be a non-empty dictionary of extensions")
     for key, extension in value.items():
+        if type(key) is not str:
+            _fail(obj, prop, f"keys must be strings, not {_json_type(key)}")
         if type(extension) is not dict or not extension:
             _fail(obj, f"{prop}.{key}", "must be a non-empty dictionary")
         if key.startswith(_EXTENSION_DEFINITION_PREFIX):
@@ -348,7 +378,12 @@ def _check_for(name: str, *, typed: bool) -> _Check:
         return _COMMON_CHECKS[name]
     if name in ("type", "spec_version", "id", "created", "modified"):
         return _nothing  # checked before or after the property loop
-    # §2.9: every *_ref property holds an identifier, every *_refs property a list of them.
+    # §2.1 and §2.9: the suffix says the type: *_bin is base64, *_hex is hex, *_ref holds an
+    # identifier and *_refs a list of them.
+    if name.endswith("_bin"):
+        return _check_binary
+    if name.endswith("_hex"):
+        return _check_hex
     if name.endswith("_ref"):
         return _typed_ref if typed else _untyped_ref
     if name.endswith("_refs"):
@@ -387,10 +422,7 @@ def _declares(obj: _Obj, extension_type: str) -> bool:
 
 
 def _check_spec_version(obj: _Obj, known: ObjectType | None) -> None:
-    version = obj.get("spec_version")
-    if version == "2.1":
-        return
-    if version is None:
+    if "spec_version" not in obj:
         if known is not None and known.category is Category.SCO:
             return  # §6: spec_version is optional on SCOs
         if known is None and ("created" not in obj or _declares(obj, "new-sco")):
@@ -399,6 +431,7 @@ def _check_spec_version(obj: _Obj, known: ObjectType | None) -> None:
             f'{_label(obj)} : has no "spec_version", so it is STIX 2.0, which kizuna does not'
             " accept yet; upgrade it to STIX 2.1 (for example with the OASIS stix2-elevator)"
         )
+    version = obj["spec_version"]
     if version == "2.0":
         raise UnsupportedSpecVersion(
             f'{_label(obj)} : "spec_version" is "2.0": STIX 2.0 is not accepted yet; upgrade it'
@@ -514,10 +547,30 @@ def _check_marking_definition(obj: _Obj) -> None:
         _check_string(obj, "definition_type", obj["definition_type"])
         if type(obj["definition"]) is not dict:
             _fail(obj, "definition", "must be an object")
+        if obj["definition_type"] == "tlp":
+            _check_tlp_1(obj)
+        elif (
+            obj["definition_type"] == "statement"
+            and type(obj["definition"].get("statement")) is not str
+        ):
+            _fail(obj, "definition", 'of a statement marking needs "statement", a string')
     elif "extensions" not in obj:
         raise InvalidStix(
             f'{_label(obj)} : needs "definition_type" and "definition", or "extensions"'
         )
+
+
+def _check_tlp_1(obj: _Obj) -> None:
+    # §7.2.1: TLP 1.0 markings are the four the spec defines, never other instances.
+    colour = TLP_1_MARKINGS.get(obj["id"])
+    if colour is None:
+        _fail(obj, "id", "is not one of the four TLP 1.0 marking definitions of STIX 2.1 §7.2.1")
+    if obj["definition"] != {"tlp": colour}:
+        _fail(obj, "definition", f'must be {{"tlp": "{colour}"}} for this TLP 1.0 marking')
+    if obj["created"] != TLP_1_CREATED:
+        _fail(obj, "created", f"must be {TLP_1_CREATED} for a TLP 1.0 marking")
+    if obj.get("name", f"TLP:{colour.upper()}") != f"TLP:{colour.upper()}":
+        _fail(obj, "name", f'must be "TLP:{colour.upper()}" for this TLP 1.0 marking')
 
 
 def _check_language_content(obj: _Obj) -> None:
