@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,10 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kizuna.core.parties import Party
-from kizuna.core.stix.timestamps import parse_timestamp
 from kizuna.http.app import create_app
 from kizuna.services import parties, tokens
 from kizuna.services.node import Node, init_node
+from support import FakeClock, Member, SeqIds
 
 settings.register_profile(
     "ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -32,33 +30,6 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 PG_ENV = "KIZUNA_TEST_DATABASE_URL"
-START = parse_timestamp("2026-11-27T09:00:00Z")
-
-
-class FakeClock:
-    """A clock that moves one millisecond each time it is read, and can be set or advanced."""
-
-    def __init__(self, start: int = START) -> None:
-        self.us = start
-
-    def __call__(self) -> int:
-        self.us += 1000
-        return self.us
-
-    def advance(self, seconds: float) -> None:
-        self.us += int(seconds * 1_000_000)
-
-
-class SeqIds:
-    """Deterministic STIX ids: UUIDv5 of a counter."""
-
-    def __init__(self, seed: str = "kizuna-tests") -> None:
-        self.seed = seed
-        self.n = 0
-
-    def __call__(self, stix_type: str) -> str:
-        self.n += 1
-        return f"{stix_type}--{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.seed}/{self.n}')}"
 
 
 @pytest.fixture
@@ -143,15 +114,6 @@ def node(make_node: NodeFactory, database_url: str | None) -> Node:
 def sqlite_node(make_node: NodeFactory) -> Node:
     """A fresh node on SQLite only (for tests that are not about storage)."""
     return make_node()
-
-
-@dataclass
-class Member:
-    """A party of a node with a token, and an HTTP client authenticated as it."""
-
-    party: Party
-    token: str
-    client: TestClient
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ class Group(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="kizuna")
 @click.option(
     "--home",
@@ -59,9 +61,9 @@ def cli(ctx: click.Context, home: Path, database_url: str | None) -> None:
 
 
 def _register() -> None:
-    from kizuna.cli import io, node, parties, trust
+    from kizuna.cli import federation, io, node, parties, trust
 
-    for module in (node, parties, io, trust):
+    for module in (node, parties, io, trust, federation):
         for command in module.COMMANDS:
             cli.add_command(command)
 

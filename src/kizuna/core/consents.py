@@ -2,13 +2,14 @@
 
 A consent is a STIX object of kizuna's ``x-kizuna-consent`` type (defined by an
 extension-definition, so other STIX tools pass it through). It names what it covers (objects by
-id, or a class of objects by type, or all the originator's objects), to whom (parties and/or
-agreements), and until when. Revoking publishes a new version with ``revoked: true``.
+id in ``object_refs``, or a class of objects by type, or all the originator's objects), to whom
+(parties and/or agreements), and until when; ``notify`` names the holders it must reach.
+Revoking publishes a new version with ``revoked: true``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +64,13 @@ def consent_object(
     *,
     objects: Iterable[str] = (),
     types: Iterable[str] = (),
-    parties: Iterable[str] = (),
-    agreements: Iterable[str] = (),
+    parties: Collection[str] = (),
+    agreements: Collection[str] = (),
     revoked: bool = False,
     modified: str | None = None,
+    notify: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Build an unsigned consent object."""
+    """Build an unsigned consent object; ``notify`` names the holders it must reach."""
     obj: dict[str, Any] = {
         "type": CONSENT_TYPE,
         "spec_version": "2.1",
@@ -76,13 +78,21 @@ def consent_object(
         "created": created,
         "modified": modified or created,
         "created_by_ref": originator,
-        "scope": {"objects": sorted(objects), "types": sorted(types)},
-        "recipients": {"parties": sorted(parties), "agreements": sorted(agreements)},
+        "recipients": {
+            k: sorted(v) for k, v in (("parties", parties), ("agreements", agreements)) if v
+        },
         "expires": expires,
         "extensions": {CONSENT_EXTENSION: {"extension_type": "new-sdo"}},
     }
+    if types:
+        obj["object_types"] = sorted(types)
+    if objects:
+        # A reference list, so rule 7 releases the consent only to whoever may see them all.
+        obj["object_refs"] = sorted(objects)
     if revoked:
         obj["revoked"] = True
+    if notify:
+        obj["notify"] = sorted(notify)
     return obj
 
 
@@ -106,13 +116,12 @@ def parse_consent(obj: Mapping[str, Any], originator_keys: Iterable[str]) -> Con
             raise InvalidConsent(
                 f"{obj.get('id')}: the signature does not verify with the originator's keys"
             )
-        scope = obj.get("scope") or {}
         recipients = obj.get("recipients") or {}
         consent = Consent(
             id=str(obj["id"]),
             originator=str(obj["created_by_ref"]),
-            objects=frozenset(str(x) for x in scope.get("objects", ())),
-            types=frozenset(str(x) for x in scope.get("types", ())),
+            objects=frozenset(str(x) for x in obj.get("object_refs", ())),
+            types=frozenset(str(x) for x in obj.get("object_types", ())),
             parties=frozenset(str(x) for x in recipients.get("parties", ())),
             agreements=frozenset(str(x) for x in recipients.get("agreements", ())),
             expires_us=parse_timestamp(str(obj["expires"])),

@@ -65,6 +65,10 @@ class Handling:
     statements: tuple[str, ...] = ()
     # Marking references this node could not resolve: the gate fails closed on them.
     unresolved: frozenset[str] = frozenset()
+    # A federation message (receipt, consent, consent request): only for its recipients.
+    protocol: bool = False
+    # Why the object is quarantined (its seal is missing or wrong): never released onward.
+    quarantine: str | None = None
     # Granular markings that are stricter than the object level: (selectors, handling).
     granular: tuple[tuple[tuple[str, ...], Handling], ...] = field(default=())
 
@@ -112,6 +116,10 @@ class Handling:
             out["statements"] = list(self.statements)
         if self.unresolved:
             out["unresolved"] = sorted(self.unresolved)
+        if self.protocol:
+            out["protocol"] = True
+        if self.quarantine is not None:
+            out["quarantine"] = self.quarantine
         if self.granular:
             out["granular"] = [
                 {"selectors": list(sel), "handling": h.to_dict()} for sel, h in self.granular
@@ -134,6 +142,8 @@ class Handling:
             iep=tuple((k, v) for k, v in data.get("iep", ())),
             statements=tuple(data.get("statements", ())),
             unresolved=frozenset(data.get("unresolved", ())),
+            protocol=bool(data.get("protocol", False)),
+            quarantine=data.get("quarantine"),
             granular=tuple(
                 (tuple(g["selectors"]), Handling.from_dict(g["handling"]))
                 for g in data.get("granular", ())

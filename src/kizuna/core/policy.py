@@ -170,9 +170,23 @@ def _decide_whole(
     h = subject.handling
     if recipient.id == ctx.home:
         return Decision(RELEASE, (Verdict(0, True, "the home party sees all its node holds"),))
+    if h.quarantine is not None:
+        # Trust on receipt (DESIGN.md "Federation"): an object whose originator is unproven
+        # is kept and shown at home, never released.
+        return _withhold([Verdict(1, False, f"quarantined, its originator is unproven: {h.quarantine}")])
     if recipient.id == subject.source:
         return Decision(RELEASE, (Verdict(1, True, "the originator receives its own objects"),))
     verdicts: list[Verdict] = []
+    if h.protocol:
+        # A federation message (receipt, consent, consent request) is for its addressees only,
+        # and like anything else it may not name what the addressee may not see (rule 7).
+        if h.recipients is None or recipient.id not in h.recipients:
+            return _withhold([Verdict(1, False, f"a {subject.type} is only for its addressees")])
+        addressed = Verdict(1, True, f"a {subject.type} addressed to this party")
+        refs = _references(subject, withheld_refs)
+        if refs is not None:
+            return _withhold([addressed, refs])
+        return Decision(RELEASE, (addressed,))
     if subject.type in HANDLING_VOCABULARY:
         return Decision(
             RELEASE,

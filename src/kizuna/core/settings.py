@@ -24,6 +24,15 @@ def _tlp(value: str) -> str:
     return value
 
 
+def _not_clear_tlp(value: str) -> str:
+    label = _tlp(value)
+    if label == "clear":
+        raise ValueError(
+            "an event that says nothing about TLP is not TLP:CLEAR; pick green or above"
+        )
+    return label
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -37,6 +46,12 @@ SETTINGS: tuple[Setting, ...] = (
         "amber",
         "TLP the gate assumes for an object that carries no TLP marking (rule 5).",
         _tlp,
+    ),
+    Setting(
+        "misp_default_tlp",
+        "amber",
+        "TLP given to an imported MISP event that carries no TLP tag (never clear).",
+        _not_clear_tlp,
     ),
     Setting(
         "max_content_length",
@@ -55,6 +70,12 @@ SETTINGS: tuple[Setting, ...] = (
         1000,
         "Largest TAXII page a client may ask for with limit.",
         _positive,
+    ),
+    Setting(
+        "sync_interval",
+        60,
+        "Seconds between syncs with every peer while `kizuna serve` runs (0: no background sync).",
+        lambda v: _positive(v) if v.strip() != "0" else 0,
     ),
     Setting(
         "title",

@@ -17,6 +17,8 @@ from kizuna.errors import InvalidCursor, InvalidFilter
 
 MEDIA_TAXII = "application/taxii+json;version=2.1"
 MEDIA_STIX = "application/stix+json;version=2.1"
+# kizuna's own response header: the node's policy generation (see services.sync).
+GENERATION_HEADER = "X-Kizuna-Policy-Generation"
 
 INBOX = "0d2d5b8e-6a0c-5e7b-9f5c-6b1c1d1f0a01"
 RELEASED = "0d2d5b8e-6a0c-5e7b-9f5c-6b1c1d1f0a02"
@@ -61,6 +63,8 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 _TYPE = re.compile(r"^[a-z0-9-]{1,250}$")
+# The shape of a STIX identifier, loosely (the validator judges UUID versions on ingest).
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _SPEC_VERSIONS = ("2.0", "2.1")
 
 
@@ -92,6 +96,19 @@ class Query:
         return max(marks) if marks else None
 
 
+def looks_like_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a STIX identifier (no object has any other id)."""
+    return _ID.fullmatch(value) is not None
+
+
+def check_types(types: Sequence[str]) -> tuple[str, ...]:
+    """STIX type names for a filter; InvalidFilter for anything else."""
+    for t in types:
+        if not _TYPE.match(t):
+            raise InvalidFilter(f"match[type] value {t!r} is not a STIX type name")
+    return tuple(types)
+
+
 def _values(params: Mapping[str, Sequence[str]], name: str) -> tuple[str, ...]:
     out: list[str] = []
     for raw in params.get(name, ()):
@@ -116,10 +133,11 @@ def parse_query(
     unknown = sorted(set(params) - allow)
     if unknown:
         raise InvalidFilter(f"unsupported query parameter {unknown[0]!r} for this endpoint")
-    types = _values(params, "match[type]")
-    for t in types:
-        if not _TYPE.match(t):
-            raise InvalidFilter(f"match[type] value {t!r} is not a STIX type name")
+    types = check_types(_values(params, "match[type]"))
+    ids = _values(params, "match[id]")
+    for i in ids:
+        if not looks_like_id(i):
+            raise InvalidFilter(f"match[id] value {i!r} is not a STIX identifier")
     versions = _values(params, "match[version]") or ("last",)
     parsed_versions: list[str] = []
     for v in versions:
@@ -137,12 +155,13 @@ def parse_query(
     limit = page_size
     if "limit" in params:
         raw = _one(params, "limit")
-        if not raw.isdigit() or int(raw) < 1:
+        # isascii: str.isdigit() is also true for "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise InvalidFilter(f"limit must be a positive integer, not {raw!r}")
         limit = min(int(raw), max_page_size)
     cursor = decode_cursor(_one(params, "next")) if "next" in params else None
     filters = Filters(
-        ids=_values(params, "match[id]"),
+        ids=ids,
         types=types,
         versions=tuple(parsed_versions),
         # No match[spec_version] means the latest spec version only (TAXII 2.1 §3.4.1).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 
 from kizuna import __version__
-from kizuna.http import api, errors, taxii, trust
+from kizuna.http import api, errors, federation, taxii, trust
 from kizuna.http.observe import Observe
 from kizuna.services.node import Node
 
@@ -23,12 +23,14 @@ def create_app(node: Node) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=federation.background_sync,
     )
     app.state.node = node
     errors.install(app)
     app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(trust.router)
+    app.include_router(federation.router)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     def metrics(request: Request) -> Response:

@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from kizuna import __version__
 from kizuna.core import taxii as core_taxii
 from kizuna.core.parties import Party
-from kizuna.core.taxii import COLLECTIONS, MEDIA_TAXII, Query
+from kizuna.core.taxii import COLLECTIONS, GENERATION_HEADER, MEDIA_TAXII, Query
 from kizuna.errors import NotFound
 from kizuna.http.auth import caller
 from kizuna.http.body import read_body
 from kizuna.http.media import accept_taxii, content_taxii
-from kizuna.services import taxii
+from kizuna.services import state, taxii
 from kizuna.services.node import Node
 
 API_ROOT = "/taxii2/root/"
@@ -37,7 +37,9 @@ def _node(request: Request) -> Node:
     return node
 
 
-def respond(content: bytes | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def respond(
+    content: bytes | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A TAXII response: always ``application/taxii+json;version=2.1``."""
     body = content if isinstance(content, bytes) else orjson.dumps(content)
     return Response(body, status_code=status, media_type=MEDIA_TAXII, headers=headers)
@@ -107,7 +109,9 @@ def get_objects(request: Request, collection_id: str, party: Caller) -> Response
     query = _query(request)
     node = _node(request)
     p = taxii.page(node, party, taxii.scoped(party, coll, query.filters), query)
-    return respond(taxii.objects_envelope(p), headers=_date_headers(p))
+    # Peers watch this number: when it moves, objects held back before may be released now.
+    headers = {**_date_headers(p), GENERATION_HEADER: str(state.current(node).generation)}
+    return respond(taxii.objects_envelope(p), headers=headers)
 
 
 @router.post(

@@ -206,17 +206,20 @@ def add(node: Node, document: Mapping[str, Any]) -> Agreement:
             select(table.c.version, table.c.document, table.c.state).where(table.c.id == parsed.id)
         ).all()
         same = [row for row in existing if row[0] == parsed.version]
-        if not same and existing and parsed.version < max(row[0] for row in existing):
-            raise AlreadyExists(
-                f"agreement {parsed.id} has version {max(r[0] for r in existing)} already; "
-                f"version {parsed.version} is history"
-            )
-        if same:
-            stored_doc = orjson.loads(same[0][1])
-            if core.signing_payload(stored_doc) != payload:
+        newest = max((row[0] for row in existing), default=0)
+        stored_doc = orjson.loads(same[0][1]) if same else None
+        if stored_doc is None or core.signing_payload(stored_doc) != payload:
+            if newest > parsed.version:
+                raise AlreadyExists(
+                    f"agreement {parsed.id} has version {newest} already; "
+                    f"version {parsed.version} is history"
+                )
+            if stored_doc is not None:
                 raise AlreadyExists(
                     f"{parsed.ref} exists with different content; a change needs a new version"
                 )
+        if same:
+            assert stored_doc is not None
             signatures = {s["party"]: s for s in stored_doc.get("signatures", ())}
             signatures.update({s["party"]: s for s in document.get("signatures", ())})
             merged = {**stored_doc, "signatures": list(signatures.values())}

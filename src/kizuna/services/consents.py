@@ -51,6 +51,7 @@ def grant(
     now = node.now()
     if expires_us <= now:
         raise InvalidInput("a consent must expire in the future")
+    objects = sorted(objects)
     obj = core.consent_object(
         node.new_id(CONSENT_TYPE),
         who.id,
@@ -60,10 +61,25 @@ def grant(
         types=types,
         parties=to_parties,
         agreements=to_agreements,
+        notify=_holders(node, who, objects) - set(to_parties) - {who.id},
     )
     signed = core.sign_consent(obj, _signer(node, who, private_key))
     _store(node, signed, who)
     return core.parse_consent(signed, who.public_keys)
+
+
+def _holders(node: Node, originator: Party, objects: list[str]) -> set[str]:
+    """Who must learn of the consent: the parties this node released the objects to (the
+    holders that may release them onward), and those that asked for it."""
+    from kizuna.services import federation_messages, ledger
+
+    if originator.id != node.home_party.id:
+        return set()
+    entries = (
+        [e for oid in objects for e in ledger.show(node, oid)] if objects else ledger.show(node)
+    )
+    holders = {e.recipient for e in entries}
+    return holders | federation_messages.requesters(node, set(objects))
 
 
 def _store(node: Node, obj: dict[str, object], originator: Party) -> None:

@@ -12,7 +12,9 @@ from kizuna.services.node import Node
 PAGE = 1000
 
 
-def releases(node: Node, recipient: Party, filters: Filters | None = None) -> Iterator[gate.Release]:
+def releases(
+    node: Node, recipient: Party, filters: Filters | None = None
+) -> Iterator[gate.Release]:
     """Every object version's latest release to ``recipient``, page by page through the gate."""
     filters = filters or Filters(spec_versions=("2.1",))
     cursor: int | None = None
@@ -29,15 +31,22 @@ def bundle_chunks(node: Node, recipient: Party) -> Iterator[bytes]:
     yield b'{"type":"bundle","id":"' + node.new_id("bundle").encode() + b'","objects":['
     first = True
     for r in releases(node, recipient):
-        yield r.content if first else b"," + r.content
-        first = False
+        for part in _parts(r):
+            yield part if first else b"," + part
+            first = False
     yield b"]}"
+
+
+def _parts(r: gate.Release) -> tuple[bytes, ...]:
+    """An object and the seal that travels with it."""
+    return (r.content,) if r.seal is None else (r.content, r.seal)
 
 
 def ndjson_chunks(node: Node, recipient: Party) -> Iterator[bytes]:
     """One released object per line."""
     for r in releases(node, recipient):
-        yield r.content + b"\n"
+        for part in _parts(r):
+            yield part + b"\n"
 
 
 def bundle_for(node: Node, recipient: Party) -> bytes:

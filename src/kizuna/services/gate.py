@@ -28,6 +28,7 @@ from kizuna.core.policy import (
 from kizuna.core.redaction import NothingLeft, derive, touching
 from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.object_types import OBJECT_TYPES
+from kizuna.services import sealing
 from kizuna.services import state as node_state
 from kizuna.services.ledger import record
 from kizuna.services.node import Node
@@ -46,6 +47,7 @@ class Release:
     id: str
     content: bytes
     digest: str
+    seal: bytes | None = None  # the seal that travels with it (DESIGN.md "Federation")
 
     @property
     def derived(self) -> bool:
@@ -91,35 +93,69 @@ def subject_of(node: Node, v: StoredVersion) -> Subject:
 def judge(
     node: Node, recipient: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
 ) -> list[tuple[StoredVersion, Decision]]:
-    """Decide every version for the recipient, with rule 7 applied across references."""
+    """Decide every version for the recipient, with rule 7 applied through references."""
     ctx = ctx or context(node)
     if recipient.id == ctx.home:
         return [(v, decide(subject_of(node, v), recipient, ctx)) for v in versions]
-    wanted = {r for v in versions if v.refs for r in v.refs.split(" ")}
-    in_batch = {v.id: v for v in versions}
-    outside = wanted - in_batch.keys()
-    held: dict[str, StoredVersion] = {}
-    if outside:
-        with node.db.read() as conn:
-            held = store.latest(conn, outside)
-    # A reference's own verdict ignores its references (one level), which keeps this linear.
-    ref_ok: dict[str, bool] = {}
-    for ref in wanted:
-        target = in_batch.get(ref) or held.get(ref)
-        if target is not None:
-            ref_ok[ref] = decide(subject_of(node, target), recipient, ctx).released
+    refs = _References(node, recipient, ctx, versions)
     out = []
     for v in versions:
-        withheld_refs = (
-            frozenset(r for r in v.refs.split(" ") if ref_ok.get(r) is False)
-            if v.refs
-            else frozenset()
-        )
-        decision = decide(subject_of(node, v), recipient, ctx, withheld_refs)
+        decision = decide(subject_of(node, v), recipient, ctx, refs.withheld(v))
         if decision.redactions:
             decision = _only_touching(decision, v)
         out.append((v, decision))
     return out
+
+
+class _References:
+    """Rule 7 across the graph: a referenced object counts as withheld if the gate would
+    withhold it, judged with its own references in turn (a relationship whose end is withheld
+    is withheld, so a report naming it loses it too). Referenced objects are loaded a level at
+    a time, to ``DEPTH`` levels; what lies deeper counts as withheld (fail closed), and so does
+    a reference met again while it is being judged (a cycle)."""
+
+    DEPTH = 4
+
+    def __init__(
+        self, node: Node, recipient: Party, ctx: Context, versions: Sequence[StoredVersion]
+    ) -> None:
+        self.node, self.recipient, self.ctx = node, recipient, ctx
+        self.held: dict[str, StoredVersion] = {v.id: v for v in versions}
+        self.depth_of: dict[str, int] = {v.id: 0 for v in versions}
+        self.ok: dict[str, bool] = {}
+        self._load(list(versions))
+
+    def _load(self, level: list[StoredVersion]) -> None:
+        for depth in range(1, self.DEPTH + 1):
+            wanted = {r for v in level if v.refs for r in v.refs.split(" ")} - self.depth_of.keys()
+            if not wanted:
+                return
+            with self.node.db.read() as conn:
+                found = store.latest(conn, wanted)
+            for ref in wanted:
+                self.depth_of[ref] = depth
+            self.held.update(found)
+            level = list(found.values())
+
+    def withheld(self, v: StoredVersion) -> frozenset[str]:
+        if not v.refs:
+            return frozenset()
+        return frozenset(r for r in v.refs.split(" ") if r in self.held and not self.releasable(r))
+
+    def releasable(self, ref: str) -> bool:
+        known = self.ok.get(ref)
+        if known is not None:
+            return known
+        target = self.held[ref]
+        if self.depth_of.get(ref, 0) >= self.DEPTH and target.refs:
+            self.ok[ref] = False  # its own references were not loaded: fail closed
+            return False
+        self.ok[ref] = False  # while judging it, a cycle back to it counts as withheld
+        decision = decide(
+            subject_of(self.node, target), self.recipient, self.ctx, self.withheld(target)
+        )
+        self.ok[ref] = decision.released
+        return decision.released
 
 
 def _only_touching(decision: Decision, v: StoredVersion) -> Decision:
@@ -161,7 +197,8 @@ def release(
         released.append(Release(v, decision, obj["id"], content, digest(canonical(obj))))
     node.metrics.gate(released, withheld)
     if recipient.id != node.home_party.id and released:
-        record(node, recipient, released)
+        released, new_seals = sealing.attach(node, released)
+        record(node, recipient, released, new_seals)
     return Verdicts(released, withheld)
 
 

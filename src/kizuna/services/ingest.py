@@ -8,26 +8,30 @@ nothing it has not committed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, true, update
 
-from kizuna.core.consents import CONSENT_TYPE
+from kizuna.core.consents import CONSENT_TYPE, InvalidConsent, parse_consent
 from kizuna.core.handling import Handling
-from kizuna.core.markings import handling_of
+from kizuna.core.markings import WELL_KNOWN_TLP, handling_of
 from kizuna.core.parties import Party
+from kizuna.core.protocol import PROTOCOL_TYPES, protocol_handling
+from kizuna.core.seals import SEAL_TYPE, Seal
 from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.refs import references
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.stix.validate import validate
 from kizuna.errors import InvalidStix, KizunaError, OriginatorMismatch, VersionConflict
-from kizuna.services import state
+from kizuna.services import sealing, state
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
+from kizuna.storage import seals as seal_store
 from kizuna.storage.schema import objects as objects_table
 from kizuna.storage.schema import pending_markings
 
@@ -47,6 +51,7 @@ class Outcome:
     status: str  # "stored", "unchanged" or "failed"
     error: KizunaError | None = None
     date_added: int | None = None
+    quarantined: bool = False
 
     @property
     def ok(self) -> bool:
@@ -73,13 +78,18 @@ def _failed(index: int, obj: Any, error: KizunaError) -> tuple[int, Outcome]:
 
 
 class _MarkingResolver:
-    """Finds marking-definitions: this batch first, then the store (cached per node)."""
+    """Finds marking-definitions: this batch first, then the store (cached per node).
+
+    The well-known TLP markings are never looked up: ``handling_of`` reads them by id alone.
+    A miss is remembered for this transaction only, since a definition may arrive later.
+    """
 
     def __init__(self, node: Node, conn: Connection, batch: Mapping[str, Mapping[str, Any]]):
         self.node = node
         self.conn = conn
         self.batch = batch
         self.cache: dict[str, Any] = node.cache.setdefault("markings", {})
+        self.missing: set[str] = set()
 
     def __call__(self, marking_id: str) -> Mapping[str, Any] | None:
         if marking_id in self.batch:
@@ -87,11 +97,45 @@ class _MarkingResolver:
         if marking_id in self.cache:
             found: Mapping[str, Any] | None = self.cache[marking_id]
             return found
+        if marking_id in WELL_KNOWN_TLP or marking_id in self.missing:
+            return None
         row = store.latest(self.conn, [marking_id]).get(marking_id)
         definition = orjson.loads(row.content) if row is not None else None
-        if definition is not None:
+        if definition is None:
+            self.missing.add(marking_id)
+        else:
             self.cache[marking_id] = definition
         return definition
+
+
+class _HandlingMemo:
+    """An object's handling as stored (JSON) and its unresolved markings, once per marking set.
+
+    Within one write transaction the resolver always gives the same answer, and an object
+    without granular markings has a handling that depends on its ``object_marking_refs`` alone,
+    so a batch of like-marked objects computes it once.
+    """
+
+    def __init__(self, resolve: _MarkingResolver) -> None:
+        self.resolve = resolve
+        self.known: dict[tuple[str, ...], tuple[str, frozenset[str]]] = {}
+
+    def __call__(self, obj: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+        refs = obj.get("object_marking_refs")
+        if obj.get("granular_markings") or not (refs is None or isinstance(refs, list)):
+            return self._compute(obj)
+        key = tuple(refs or ())
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = self._compute(obj)
+        return found
+
+    def _compute(self, obj: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+        handling = handling_of(obj, self.resolve)
+        unresolved = frozenset(m for m in handling.unresolved if m.startswith("marking-"))
+        for _, part in handling.granular:
+            unresolved |= {m for m in part.unresolved if m.startswith("marking-")}
+        return handling.to_json().decode(), unresolved
 
 
 def ingest(
@@ -107,10 +151,14 @@ def ingest(
     parties = state.current(node).parties
     home = node.home_party.id
     results: dict[int, Outcome] = {}
+    screened = sealing.screen(node, objects, submitter, path, parties)
     candidates: list[tuple[int, dict[str, Any], str, int, bytes, str]] = []
     for index, obj in enumerate(objects):
+        if index in screened.seals:
+            continue  # seals are kept beside what they seal, below
         try:
-            candidates.append((index, obj, *_prepare(obj, submitter, path, parties)))
+            relayed = index in screened.relayed
+            candidates.append((index, obj, *_prepare(obj, submitter, path, parties, relayed)))
         except KizunaError as exc:
             i, outcome = _failed(index, obj, exc)
             results[i] = outcome
@@ -118,10 +166,13 @@ def ingest(
         obj["id"]: obj for _, obj, *_ in candidates if obj.get("type") == "marking-definition"
     }
     with node.db.write() as conn:
-        resolve = _MarkingResolver(node, conn, batch_markings)
+        handling_for = _HandlingMemo(_MarkingResolver(node, conn, batch_markings))
         checked: list[_Checked] = []
         for index, obj, source, modified, content, dig in candidates:
-            handling = handling_of(obj, resolve)
+            handling_json, unresolved = handling_for(obj)
+            quarantine = screened.quarantine.get(index)
+            if quarantine is not None or obj["type"] in PROTOCOL_TYPES:
+                handling_json = _special(obj, handling_json, quarantine)
             first_hop = path != "sync" and (source == submitter.id or source == home)
             new = store.NewVersion(
                 id=obj["id"],
@@ -132,16 +183,18 @@ def ingest(
                 submitted_by=submitter.id,
                 path=path,
                 first_hop=first_hop,
-                handling=handling.to_json().decode(),
+                handling=handling_json,
                 refs=" ".join(references(obj)),
                 digest=dig,
                 content=content,
             )
-            unresolved = frozenset(m for m in handling.unresolved if m.startswith("marking-"))
-            for _, part in handling.granular:
-                unresolved |= {m for m in part.unresolved if m.startswith("marking-")}
             checked.append(_Checked(index, obj, new, unresolved))
         stored = _write(node, conn, checked, results)
+        _keep_seals(conn, objects, screened, results)
+        for index in screened.quarantine:
+            outcome = results.get(index)
+            if outcome is not None and outcome.status == "stored":
+                results[index] = dataclasses.replace(outcome, quarantined=True)
         if batch_markings and stored:
             node.cache.pop("markings", None)
             _resolve_pending(node, conn, list(batch_markings))
@@ -153,7 +206,7 @@ def ingest(
 
 
 def _prepare(
-    obj: Any, submitter: Party, path: str, parties: Mapping[str, Party]
+    obj: Any, submitter: Party, path: str, parties: Mapping[str, Party], relayed: bool = False
 ) -> tuple[str, int, bytes, str]:
     """Validate one object and work out its source, version, bytes and digest."""
     validate(obj)
@@ -161,13 +214,16 @@ def _prepare(
     created_by = obj.get("created_by_ref")
     if created_by in parties:
         source = str(created_by)
-        if path in _PARTY_PATHS and source != submitter.id:
+        if path in _PARTY_PATHS and source != submitter.id and not relayed:
             raise OriginatorMismatch(
                 f"{obj['id']}: created_by_ref names another party ({parties[source].name}); "
-                "a party may post only its own objects until federation relays sealed ones"
+                "a party may relay another party's object only with that party's valid seal "
+                f"({SEAL_TYPE}) in the same envelope"
             )
     else:
         source = submitter.id
+    if obj["type"] == CONSENT_TYPE:
+        _check_consent(obj, parties.get(source))
     stamp = obj.get("modified") or obj.get("created")
     modified = parse_timestamp(stamp) if isinstance(stamp, str) else 0
     try:
@@ -175,6 +231,53 @@ def _prepare(
     except ValueError as exc:
         raise InvalidStix(f"{obj['id']}: {exc}") from exc
     return source, modified, orjson.dumps(obj), dig
+
+
+def _special(obj: Mapping[str, Any], handling_json: str, quarantine: str | None) -> str:
+    """Handling beyond markings: federation messages go to their addressees only (core.protocol);
+    an object from a peer without its originator's valid seal is quarantined."""
+    handling = protocol_handling(obj, Handling.from_json(handling_json))
+    if quarantine is not None:
+        handling = dataclasses.replace(handling, quarantine=quarantine)
+    return handling.to_json().decode()
+
+
+def _keep_seals(
+    conn: Connection,
+    objects: Sequence[Any],
+    screened: sealing.Screened,
+    results: dict[int, Outcome],
+) -> None:
+    """Store the seals that verified; a seal whose object was not in the batch is checked
+    against the stored version; report each seal object like any other object."""
+    valid = {(s.object_id, s.version, s.signer) for s in screened.valid}
+    late = [
+        s
+        for s in screened.seals.values()
+        if isinstance(s, Seal) and (s.object_id, s.version, s.signer) not in valid
+    ]
+    accepted = list(screened.valid) + sealing.check_late(conn, late)
+    seal_store.add(conn, accepted)
+    kept = {(s.object_id, s.version, s.signer) for s in accepted}
+    for index, s in screened.seals.items():
+        obj = objects[index]
+        if isinstance(s, KizunaError):
+            results[index] = _failed(index, obj, s)[1]
+        elif (s.object_id, s.version, s.signer) in kept:
+            results[index] = Outcome(s.id, s.created, "stored")
+        else:
+            error = InvalidStix(f"{s.id}: it seals no version this node holds, or does not verify")
+            results[index] = Outcome(s.id, s.created, "failed", error)
+
+
+def _check_consent(obj: dict[str, Any], originator: Party | None) -> None:
+    """A consent is stored only with its originator's valid signature (rule 6 relies on it)."""
+    if originator is None:
+        raise InvalidStix(f"{obj['id']}: a consent's created_by_ref must name a known party")
+    try:
+        parse_consent(obj, originator.public_keys)
+    except InvalidConsent as exc:
+        raise InvalidStix(str(exc)) from exc
 
 
 def _write(
@@ -239,38 +342,38 @@ def _write(
     return fresh
 
 
+# A version's place among its object's versions: (modified, unique order, date_added or None).
+_Order = tuple[int, int, int | None]
+
+
 def _with_flags(
     fresh: list[_Checked], existing: Mapping[str, list[store.VersionKey]]
 ) -> tuple[list[store.NewVersion], list[tuple[int, bool, bool]]]:
     """Set is_latest/is_first on the new rows; list the existing rows whose flags change."""
-    by_id: dict[str, list[tuple[int, int, int | None]]] = {}  # id -> (modified, order, date)
-    for oid, versions in existing.items():
-        for v in versions:
-            by_id.setdefault(oid, []).append((v.modified, v.date_added, v.date_added))
+    by_id: dict[str, list[_Order]] = {
+        oid: [(v.modified, v.date_added, v.date_added) for v in known]
+        for oid, known in existing.items()
+    }
     big = 1 << 62
     for n, c in enumerate(fresh):
         by_id.setdefault(c.new.id, []).append((c.new.modified, big + n, None))
-    latest = {oid: max(vs) for oid, vs in by_id.items()}
-    first = {oid: min(vs) for oid, vs in by_id.items()}
     rows = []
     for n, c in enumerate(fresh):
-        me = (c.new.modified, big + n, None)
+        orders = by_id[c.new.id]
+        if len(orders) == 1:
+            rows.append(c.new)  # its only version: latest and first, as NewVersion defaults
+            continue
+        me: _Order = (c.new.modified, big + n, None)
         rows.append(
-            store.NewVersion(
-                **{
-                    **c.new.__dict__,
-                    "is_latest": latest[c.new.id] == me,
-                    "is_first": first[c.new.id] == me,
-                }
-            )
+            dataclasses.replace(c.new, is_latest=max(orders) == me, is_first=min(orders) == me)
         )
     changes = []
-    for oid, versions in existing.items():
-        if oid not in latest:
-            continue
-        for v in versions:
+    for oid, known in existing.items():
+        orders = by_id[oid]
+        latest, first = max(orders), min(orders)
+        for v in known:
             me = (v.modified, v.date_added, v.date_added)
-            is_latest, is_first = latest[oid] == me, first[oid] == me
+            is_latest, is_first = latest == me, first == me
             if (is_latest, is_first) != (v.is_latest, v.is_first):
                 changes.append((v.date_added, is_latest, is_first))
     return rows, changes
@@ -288,12 +391,16 @@ def _resolve_pending(node: Node, conn: Connection, marking_ids: list[str]) -> No
         return
     resolve = _MarkingResolver(node, conn, {})
     rows = conn.execute(
-        select(objects_table.c.date_added, objects_table.c.content).where(
+        select(objects_table.c.date_added, objects_table.c.content, objects_table.c.handling).where(
             objects_table.c.date_added.in_(dates)
         )
     ).all()
-    for date_added, content in rows:
-        handling: Handling = handling_of(orjson.loads(content), resolve)
+    for date_added, content, stored_handling in rows:
+        obj = orjson.loads(content)
+        handling: Handling = protocol_handling(obj, handling_of(obj, resolve))
+        quarantine = Handling.from_json(stored_handling).quarantine
+        if quarantine is not None:
+            handling = dataclasses.replace(handling, quarantine=quarantine)
         conn.execute(
             update(objects_table)
             .where(objects_table.c.date_added == date_added)
@@ -303,8 +410,6 @@ def _resolve_pending(node: Node, conn: Connection, marking_ids: list[str]) -> No
         conn.execute(
             delete(pending_markings).where(
                 pending_markings.c.date_added == date_added,
-                pending_markings.c.marking_id.not_in(still) if still else True,
+                pending_markings.c.marking_id.not_in(still) if still else true(),
             )
         )
-
-

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from kizuna.core import ledger as core_ledger
-from kizuna.core import signing
+from kizuna.core import protocol, signing
 from kizuna.core.ledger import Checkpoint, Entry, Problem
 from kizuna.core.parties import Party
+from kizuna.core.seals import Seal
+from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
+from kizuna.storage import seals as seal_store
 
 if TYPE_CHECKING:
     from kizuna.services.gate import Release
@@ -20,10 +25,17 @@ if TYPE_CHECKING:
 CHECKPOINT_EVERY = 1000
 
 
-def record(node: Node, recipient: Party, releases: Sequence[Release]) -> int:
-    """Append an entry for each release this recipient has not had yet; returns how many."""
+def record(
+    node: Node, recipient: Party, releases: Sequence[Release], new_seals: Sequence[Seal] = ()
+) -> int:
+    """Append an entry for each release this recipient has not had yet; returns how many.
+
+    Seals made for these releases are stored in the same transaction, and the originator of
+    each onward release under an agreement that owes receipts gets a dissemination receipt.
+    """
     keys = [(r.id, r.version.modified, r.digest) for r in releases]
     with node.db.write() as conn:
+        seal_store.add(conn, new_seals)
         done = ledger_store.already_released(conn, recipient.id, keys)
         todo = []
         seen: set[tuple[str, int, str]] = set()
@@ -60,7 +72,49 @@ def record(node: Node, recipient: Party, releases: Sequence[Release]) -> int:
         last = entries[-1]
         if last.seq - ledger_store.last_checkpoint_seq(conn) >= CHECKPOINT_EVERY:
             ledger_store.add_checkpoint(conn, _checkpoint(node, last.seq, last.hash, now))
+    _send_receipts(node, recipient, todo, now)
     return len(entries)
+
+
+def _send_receipts(node: Node, recipient: Party, released: Sequence[Release], now: int) -> None:
+    """Dissemination receipts for onward releases under agreements that owe them."""
+    from kizuna.services import ingest, state
+
+    owed = {a.ref for a in state.current(node).agreements if a.receipts_owed}
+    home = node.home_party.id
+    receipts = [
+        protocol.receipt(
+            holder=home,
+            originator=r.version.source,
+            object_id=r.version.id,
+            version=format_timestamp(r.version.modified),
+            recipient=recipient.id,
+            agreement=r.decision.agreement,
+            released_id=r.id,
+            released_digest=r.digest,
+            created=format_timestamp(now),
+        )
+        for r in released
+        if not r.version.first_hop
+        and r.version.source != home
+        and r.version.type not in protocol.PROTOCOL_TYPES
+        and r.decision.agreement in owed
+    ]
+    if receipts:
+        ingest.ingest(node, receipts, submitter=node.home_party, path="registry")
+
+
+def receipts(node: Node, object_id: str) -> list[dict[str, Any]]:
+    """Receipts other nodes sent about one of our objects: where it went beyond this node."""
+    from kizuna.core.taxii import Filters
+    from kizuna.storage import objects as store
+
+    with node.db.read() as conn:
+        rows = store.scan(
+            conn, Filters(types=(protocol.RECEIPT_TYPE,), versions=("all",)), None, 10**9
+        )
+    found = [orjson.loads(r.content) for r in rows if object_id in r.refs.split(" ")]
+    return [r for r in found if r.get("receipted_ref") == object_id]
 
 
 def _checkpoint(node: Node, seq: int, head: str, now: int) -> Checkpoint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import orjson
 
 from kizuna.core import taxii
 from kizuna.core.parties import Party
-from kizuna.core.policy import Context
+from kizuna.core.policy import Context, Decision
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, RELEASED, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
@@ -25,6 +26,7 @@ from kizuna.storage.objects import StoredVersion
 
 # Rows read per scan when most of a collection is withheld from the caller: grows to this.
 _MAX_SCAN = 5000
+_STATUS_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 def collection(collection_id: str) -> Collection:
@@ -71,17 +73,24 @@ def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
     position = query.after
     more = False
     resume: int | None = None
-    batch = query.limit + 1
+    # Toward another party each object may travel with its seal: keep the page within limit.
+    wanted = query.limit if caller.id == node.home_party.id else max(1, query.limit // 2)
+    batch = wanted + 1
     with node.db.read() as conn:
         while True:
             rows = store.scan(conn, filters, position, batch)
+            withheld: list[tuple[StoredVersion, Decision]] = []
             for v, decision in gate.judge(node, caller, rows, ctx):
                 if decision.released:
-                    if len(chosen) == query.limit:
+                    if len(chosen) == wanted:
                         more, resume = True, v.date_added - 1
                         break
                     chosen.append(v)
+                else:
+                    withheld.append((v, decision))
                 position = v.date_added
+            # Withholding is a gate decision too: count it (gate.release counts its releases).
+            node.metrics.gate([], withheld)
             if more or len(rows) < batch:
                 break
             batch = min(batch * 4, _MAX_SCAN)
@@ -96,7 +105,16 @@ def objects_envelope(p: Page) -> bytes:
         head += b',"next":' + orjson.dumps(p.next)
     if not p.releases:
         return head + b"}"
-    return head + b',"objects":[' + b",".join(r.content for r in p.releases) + b"]}"
+    return head + b',"objects":[' + b",".join(_with_seals(p.releases)) + b"]}"
+
+
+def _with_seals(releases: Sequence[gate.Release]) -> list[bytes]:
+    out: list[bytes] = []
+    for r in releases:
+        out.append(r.content)
+        if r.seal is not None:
+            out.append(r.seal)
+    return out
 
 
 def _version_of(r: gate.Release) -> str:
@@ -109,15 +127,27 @@ def manifest(p: Page) -> dict[str, Any]:
     if p.next:
         out["next"] = p.next
     if p.releases:
-        out["objects"] = [
-            {
-                "id": r.id,
-                "date_added": taxii.taxii_timestamp(r.version.date_added),
-                "version": _version_of(r),
-                "media_type": MEDIA_STIX,
-            }
-            for r in p.releases
-        ]
+        out["objects"] = []
+        for r in p.releases:
+            added = taxii.taxii_timestamp(r.version.date_added)
+            out["objects"].append(
+                {
+                    "id": r.id,
+                    "date_added": added,
+                    "version": _version_of(r),
+                    "media_type": MEDIA_STIX,
+                }
+            )
+            if r.seal is not None:
+                seal = orjson.loads(r.seal)
+                out["objects"].append(
+                    {
+                        "id": seal["id"],
+                        "date_added": added,
+                        "version": seal["modified"],
+                        "media_type": MEDIA_STIX,
+                    }
+                )
     return out
 
 
@@ -133,6 +163,7 @@ def versions(p: Page) -> dict[str, Any]:
 
 def object_filters(node: Node, caller: Party, object_id: str, filters: Filters) -> Filters:
     """Filters for one object's endpoints; a derivative's id maps to the original it came from."""
+    _require_id(object_id)
     with node.db.read() as conn:
         held = store.latest(conn, [object_id])
         if not held:
@@ -140,6 +171,12 @@ def object_filters(node: Node, caller: Party, object_id: str, filters: Filters) 
             if original is not None:
                 object_id = original[0]
     return dataclasses.replace(filters, ids=(object_id,))
+
+
+def _require_id(object_id: str) -> None:
+    # No object has an id of another shape; and PostgreSQL cannot compare text holding NUL.
+    if not taxii.looks_like_id(object_id):
+        raise NotFound(f"there is no object {object_id!r}: that is not a STIX identifier")
 
 
 def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dict[str, Any]:
@@ -176,6 +213,8 @@ def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dic
 
 def status(node: Node, caller: Party, status_id: str) -> bytes:
     """A status resource the caller created."""
+    if not _STATUS_ID.fullmatch(status_id):  # status ids are UUIDs (see add_objects)
+        raise NotFound(f"there is no status {status_id!r} for you")
     with node.db.read() as conn:
         document = status_store.get(conn, status_id, caller.id)
     if document is None:
@@ -183,11 +222,14 @@ def status(node: Node, caller: Party, status_id: str) -> bytes:
     return document
 
 
-def delete_object(node: Node, caller: Party, coll: Collection, object_id: str, filters: Filters) -> int:
+def delete_object(
+    node: Node, caller: Party, coll: Collection, object_id: str, filters: Filters
+) -> int:
     """DELETE an object's versions: the home party any, a party only its own in its inbox."""
     is_home = caller.id == node.home_party.id
     if not is_home and coll.id != INBOX:
         raise Forbidden("parties delete their own objects through the inbox collection")
+    _require_id(object_id)
     wanted = dataclasses.replace(filters, ids=(object_id,))
     if not is_home:
         wanted = dataclasses.replace(wanted, sources=(caller.id,))

@@ -21,14 +21,16 @@ def _config() -> Config:
 
 
 def head() -> str | None:
-    """The newest migration kizuna ships."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The newest migration kizuna ships (several heads, should they ever exist, joined by +)."""
+    heads = sorted(ScriptDirectory.from_config(_config()).get_heads())
+    return "+".join(heads) or None
 
 
 def current(db: Database) -> str | None:
     """The migration the database is at (None for an empty database)."""
     with db.write_engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
+    return "+".join(heads) or None
 
 
 def upgrade(db: Database) -> tuple[str | None, str | None]:
@@ -37,5 +39,5 @@ def upgrade(db: Database) -> tuple[str | None, str | None]:
     config = _config()
     with db.write() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
     return before, current(db)

@@ -161,3 +161,62 @@ ledger_checkpoints = Table(
     Column("key_id", String(32), nullable=False),
     Column("signature", String(128), nullable=False),
 )
+
+# Seals of object versions: received with objects from peers and parties, or made by this node
+# (for what its home party originates, and for derivatives) when the version first leaves.
+seals = Table(
+    "seals",
+    metadata,
+    Column("object_id", String(300), primary_key=True),
+    Column("modified", BigInteger, primary_key=True, autoincrement=False),
+    Column("signer", String(64), primary_key=True),
+    Column("version", String(40), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("original_digest", String(80)),
+)
+
+# Peers: other nodes this node pulls from (and optionally pushes to) over TAXII 2.1.
+peers = Table(
+    "peers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", String(500), nullable=False, unique=True),
+    Column("party_id", String(64), nullable=False),
+    # The token the peer issued to us, encrypted with a key derived from this node's key.
+    Column("token", LargeBinary, nullable=False),
+    Column("push", Boolean, nullable=False, server_default=text("false")),
+    # The peer's date_added of the last object we committed (µs), and our own push position.
+    Column("cursor", BigInteger),
+    Column("push_cursor", BigInteger),
+    Column("policy_generation", BigInteger),
+    Column("last_sync_us", BigInteger),
+    Column("last_ok_us", BigInteger),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("pulled", BigInteger, nullable=False, server_default=text("0")),
+    Column("pushed", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Bulk imports: how far each file got, so a re-run after a crash resumes where it stopped (the
+# key is the file's path, size and modification time: a changed file is imported afresh).
+import_journal = Table(
+    "import_journal",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    # Units (objects, NDJSON lines or MISP events) committed from the start of the file.
+    Column("position", BigInteger, nullable=False),
+    # NDJSON: the byte offset of the next line to read, so a resume seeks instead of re-reading.
+    Column("offset", BigInteger, nullable=False, server_default=text("0")),
+    Column("finished", Boolean, nullable=False, server_default=text("false")),
+    Column("stored", BigInteger, nullable=False, server_default=text("0")),
+    Column("unchanged", BigInteger, nullable=False, server_default=text("0")),
+    Column("failed", BigInteger, nullable=False, server_default=text("0")),
+    Column("updated_us", BigInteger, nullable=False),
+)

@@ -1,0 +1,185 @@
+"""Seals on the way out (attach the seal that travels with each release) and on the way in
+(check that each object from a peer, or relayed by a party, carries its originator's seal)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import Connection, select, update
+
+from kizuna.core import seals as core
+from kizuna.core.handling import Handling
+from kizuna.core.parties import Party
+from kizuna.core.redaction import DERIVATIVE_EXTENSION
+from kizuna.core.seals import SEAL_TYPE, InvalidSeal, Seal
+from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.errors import InvalidStix, KizunaError
+from kizuna.services.node import Node
+from kizuna.storage import parties as party_store
+from kizuna.storage import seals as seal_store
+from kizuna.storage.schema import objects as objects_table
+
+if TYPE_CHECKING:
+    from kizuna.services.gate import Release
+
+
+def _key(s: Seal) -> tuple[str, int]:
+    return s.object_id, parse_timestamp(s.version) if s.version else 0
+
+
+def attach(node: Node, releases: Sequence[Release]) -> tuple[list[Release], list[Seal]]:
+    """Give each release the seal that travels with it; returns the seals made just now.
+
+    An original travels with its originator's seal; this node seals what its home party
+    originates (and what it imported as source of record) and every derivative it makes.
+    Objects of other parties that arrived unsealed travel unsealed: a receiving node
+    quarantines them, which is the point.
+    """
+    home = node.home_party.id
+    keys = [(r.id, r.version.modified) for r in releases]
+    with node.db.read() as conn:
+        stored = seal_store.find(conn, keys)
+    out: list[Release] = []
+    made: list[Seal] = []
+    for r, key in zip(releases, keys, strict=True):
+        signer = home if r.derived else r.version.source
+        found = next((s for s in stored.get(key, ()) if s.signer == signer), None)
+        if found is None and signer == home:
+            obj = orjson.loads(r.content)
+            created = core.version_of(obj) or format_timestamp(r.version.date_added)
+            found = core.seal(
+                obj, home, node.private_key, created, r.version.digest if r.derived else None
+            )
+            made.append(found)
+            stored.setdefault(key, []).append(found)
+        seal_bytes = orjson.dumps(found.to_stix()) if found is not None else None
+        out.append(dataclasses.replace(r, seal=seal_bytes))
+    return out, made
+
+
+@dataclass
+class Screened:
+    """What trust on receipt found in a batch, by position in the batch."""
+
+    seals: dict[int, Seal | KizunaError] = field(default_factory=dict)
+    quarantine: dict[int, str] = field(default_factory=dict)
+    relayed: set[int] = field(default_factory=set)
+    valid: list[Seal] = field(default_factory=list)
+
+
+def screen(
+    node: Node,
+    objects: Sequence[Any],
+    submitter: Party,
+    path: str,
+    parties: Mapping[str, Party],
+) -> Screened:
+    """Check the seals in a batch against the objects they seal.
+
+    From a peer (``sync``) every object needs its originator's seal, or, for a derivative, the
+    seal of the peer that derived it; one without is quarantined with the reason. From a party
+    (TAXII, API) an object naming another party as its creator is a relay, accepted only with
+    that party's valid seal.
+    """
+    out = Screened()
+    by_version: dict[tuple[str, str], list[tuple[int, Seal]]] = {}
+    for i, obj in enumerate(objects):
+        if isinstance(obj, dict) and obj.get("type") == SEAL_TYPE:
+            try:
+                s = core.parse(obj)
+            except InvalidSeal as exc:
+                out.seals[i] = InvalidStix(str(exc))
+                continue
+            out.seals[i] = s
+            by_version.setdefault((s.object_id, s.version), []).append((i, s))
+    for i, obj in enumerate(objects):
+        if i in out.seals or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            continue
+        creator = obj.get("created_by_ref")
+        relay = path in ("taxii", "api") and creator in parties and creator != submitter.id
+        if path != "sync" and not relay:
+            continue
+        signer = _expected_signer(obj, submitter.id, parties)
+        problem = _verify(obj, signer, by_version, parties, out)
+        if problem is None:
+            if relay:
+                out.relayed.add(i)
+        elif path == "sync":
+            out.quarantine[i] = problem
+    # A seal whose object is not in the batch is checked against the stored version later.
+    return out
+
+
+def _verify(
+    obj: Mapping[str, Any],
+    signer: str,
+    by_version: Mapping[tuple[str, str], list[tuple[int, Seal]]],
+    parties: Mapping[str, Party],
+    out: Screened,
+) -> str | None:
+    candidates = [s for _, s in by_version.get((str(obj["id"]), core.version_of(obj)), ())]
+    mine = [s for s in candidates if s.signer == signer]
+    if not mine:
+        who = parties[signer].name if signer in parties else signer
+        return f"no seal of {who} came with it"
+    party = parties.get(signer)
+    try:
+        core.verify(mine[0], obj, party.public_keys if party else ())
+    except InvalidSeal as exc:
+        return str(exc)
+    out.valid.append(mine[0])
+    return None
+
+
+def check_late(conn: Connection, late: Sequence[Seal]) -> list[Seal]:
+    """Seals that arrived without their object: those that verify against the stored version.
+
+    A version quarantined for want of its seal leaves quarantine when the seal of the party
+    that should have sealed it arrives after it.
+    """
+    if not late:
+        return []
+    keys = {p.id: p.public_keys for p in party_store.all_parties(conn)}
+    ids = sorted({s.object_id for s in late})
+    cols = (
+        objects_table.c.date_added,
+        objects_table.c.id,
+        objects_table.c.modified,
+        objects_table.c.content,
+        objects_table.c.handling,
+        objects_table.c.submitted_by,
+    )
+    rows = conn.execute(select(*cols).where(objects_table.c.id.in_(ids))).all()
+    held = {(r.id, int(r.modified)): r for r in rows}
+    good: list[Seal] = []
+    for s in late:
+        row = held.get(_key(s))
+        if row is None:
+            continue
+        obj = orjson.loads(row.content)
+        try:
+            core.verify(s, obj, keys.get(s.signer, ()))
+        except InvalidSeal:
+            continue
+        good.append(s)
+        handling = Handling.from_json(row.handling)
+        if handling.quarantine and s.signer == _expected_signer(obj, row.submitted_by, keys):
+            lifted = dataclasses.replace(handling, quarantine=None).to_json().decode()
+            conn.execute(
+                update(objects_table)
+                .where(objects_table.c.date_added == row.date_added)
+                .values(handling=lifted)
+            )
+    return good
+
+
+def _expected_signer(obj: Mapping[str, Any], submitter: str, parties: Mapping[str, Any]) -> str:
+    """Who must have sealed an object: its creator if that is a party, else whoever sent it;
+    a derivative is sealed by the holder that derived it, which sent it."""
+    creator = obj.get("created_by_ref")
+    derived = DERIVATIVE_EXTENSION in (obj.get("extensions") or {})
+    return submitter if derived or creator not in parties else str(creator)

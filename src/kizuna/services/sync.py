@@ -1,0 +1,268 @@
+"""Sync: pull each peer's view of what it releases to us, optionally push ours to its inbox.
+
+The cursor (the peer's ``date_added`` of the last object we hold) is saved only after the
+objects are committed, so a crash repeats a page at worst, and ingest is idempotent. Peers
+are synced concurrently with their own timeouts and retries, so one that is down or slow never
+holds up the others. Received objects enter through ingest like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.core.taxii import RELEASED, Filters, Query
+from kizuna.errors import KizunaError
+from kizuna.federation.client import PeerClient, PeerError
+from kizuna.services import agreements, ingest, state, taxii
+from kizuna.services import parties as party_service
+from kizuna.services import peers as peer_service
+from kizuna.services.node import Node
+from kizuna.storage import peers as peer_store
+from kizuna.storage.peers import PeerRecord
+
+log = logging.getLogger("kizuna.sync")
+
+PAGE = 500
+ATTEMPTS = 4
+
+TransportFactory = Callable[[PeerRecord], httpx.AsyncBaseTransport | None]
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class PeerResult:
+    """What one sync of one peer did."""
+
+    peer: str
+    pulled: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    pushed: int = 0
+    agreements: int = 0
+    error: str | None = None
+
+
+def _no_transport(_: PeerRecord) -> httpx.AsyncBaseTransport | None:
+    return None
+
+
+async def sync_all(
+    node: Node,
+    *,
+    transports: TransportFactory = _no_transport,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+    backoff: float = 0.5,
+    only: str | None = None,
+) -> list[PeerResult]:
+    """Sync every peer (or one) concurrently; each result says what happened."""
+    records = peer_service.all_peers(node)
+    if only is not None:
+        records = [peer_service.find(node, only)]
+    tasks = [
+        sync_peer(
+            node, r, transport=transports(r), progress=progress, timeout=timeout, backoff=backoff
+        )
+        for r in records
+    ]
+    return list(await asyncio.gather(*tasks))
+
+
+async def sync_peer(
+    node: Node,
+    record: PeerRecord,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+    backoff: float = 0.5,
+) -> PeerResult:
+    """Pull (and push) one peer, retrying with backoff; never raises for the peer's faults."""
+    name = party_service.find(node, record.party_id).name
+    result = PeerResult(peer=name)
+    client = PeerClient(
+        record.url, peer_service.open_token(node, record), transport=transport, timeout=timeout
+    )
+    try:
+        for attempt in range(ATTEMPTS):
+            try:
+                await _agreements(node, client, result)
+                await _pull(node, record, client, result, progress)
+                if record.push:
+                    await _push(node, record, client, result)
+                result.error = None
+                break
+            except PeerError as exc:
+                result.error = str(exc)
+                if not exc.retry or attempt == ATTEMPTS - 1:
+                    break
+                await asyncio.sleep(backoff * 2**attempt)
+            except KizunaError as exc:
+                result.error = exc.message
+                break
+    finally:
+        await client.close()
+    await asyncio.to_thread(_record_outcome, node, record.id, result)
+    log.info(
+        "sync", extra={"peer": name, **{k: v for k, v in result.__dict__.items() if k != "peer"}}
+    )
+    return result
+
+
+async def _agreements(node: Node, client: PeerClient, result: PeerResult) -> None:
+    """Fetch the peer's copies of our agreements; signatures merge, bad copies are refused."""
+    for document in await client.agreements():
+        try:
+            await asyncio.to_thread(agreements.add, node, document)
+            result.agreements += 1
+        except KizunaError as exc:
+            log.warning("refused an agreement copy from %s: %s", result.peer, exc.message)
+
+
+async def _pull(
+    node: Node,
+    record: PeerRecord,
+    client: PeerClient,
+    result: PeerResult,
+    progress: Progress | None,
+) -> None:
+    current = await asyncio.to_thread(_fresh, node, record.id)
+    cursor = current.cursor
+    peer_party = party_service.find(node, record.party_id)
+    rescanned = False
+    while True:
+        after = format_timestamp(cursor) if cursor is not None else None
+        page = await client.pull(after, PAGE)
+        generation = page.policy_generation
+        if (
+            not rescanned
+            and generation is not None
+            and current.policy_generation is not None
+            and generation != current.policy_generation
+            and cursor is not None
+        ):
+            # The peer's agreements or consents changed: objects it held back before may be
+            # released to us now, behind our cursor. Read its whole view again (idempotent).
+            rescanned, cursor = True, None
+            continue
+        outcomes = await asyncio.to_thread(
+            ingest.ingest, node, page.objects, submitter=peer_party, path="sync"
+        )
+        result.pulled += len(page.objects)
+        result.stored += sum(1 for o in outcomes if o.status == "stored")
+        result.quarantined += sum(1 for o in outcomes if o.quarantined)
+        new_cursor = cursor
+        if page.last_added is not None:
+            try:
+                seen = parse_timestamp(page.last_added)
+            except ValueError as exc:
+                raise PeerError(
+                    f"{record.url} sent a bad X-TAXII-Date-Added-Last", retry=False
+                ) from exc
+            # A replayed or stale page never moves the cursor back.
+            new_cursor = seen if cursor is None else max(cursor, seen)
+        await asyncio.to_thread(
+            _save_cursor, node, record.id, new_cursor, generation, len(page.objects)
+        )
+        cursor = new_cursor
+        if progress is not None:
+            progress(result.peer, len(page.objects))
+        if not page.more or page.last_added is None:
+            return
+
+
+async def _push(node: Node, record: PeerRecord, client: PeerClient, result: PeerResult) -> None:
+    """POST what the gate releases to the peer's party, page by page, to its inbox."""
+    party = party_service.find(node, record.party_id)
+    current = await asyncio.to_thread(_fresh, node, record.id)
+    position = current.push_cursor
+    filters = Filters(spec_versions=("2.1",))
+    while True:
+        p = await asyncio.to_thread(
+            taxii.page, node, party, filters, Query(filters, None, PAGE, position)
+        )
+        objects: list[Any] = []
+        for r in p.releases:
+            if r.version.source == party.id:
+                continue  # its own objects: it has them
+            objects.append(orjson.loads(r.content))
+            if r.seal is not None:
+                objects.append(orjson.loads(r.seal))
+        if objects:
+            status = await client.push(objects)
+            failures = status.get("failures") or []
+            if failures:
+                log.warning("peer %s refused %d pushed objects", result.peer, len(failures))
+            result.pushed += int(status.get("success_count", 0))
+        if p.last_added is not None:
+            position = p.last_added
+            await asyncio.to_thread(_save_push, node, record.id, position, len(objects))
+        if not p.more:
+            return
+
+
+def _fresh(node: Node, peer_id: str) -> PeerRecord:
+    with node.db.read() as conn:
+        found = peer_store.get(conn, peer_id)
+    if found is None:
+        raise KizunaError(f"peer {peer_id} was removed")
+    return found
+
+
+def _save_cursor(
+    node: Node, peer_id: str, cursor: int | None, generation: int | None, count: int
+) -> None:
+    with node.db.write() as conn:
+        current = peer_store.get(conn, peer_id)
+        if current is None:
+            return
+        peer_store.set_state(
+            conn,
+            peer_id,
+            cursor=cursor,
+            policy_generation=generation if generation is not None else current.policy_generation,
+            pulled=current.pulled + count,
+        )
+
+
+def _save_push(node: Node, peer_id: str, position: int, count: int) -> None:
+    with node.db.write() as conn:
+        current = peer_store.get(conn, peer_id)
+        if current is not None:
+            peer_store.set_state(conn, peer_id, push_cursor=position, pushed=current.pushed + count)
+
+
+def _record_outcome(node: Node, peer_id: str, result: PeerResult) -> None:
+    now = node.now()
+    with node.db.write() as conn:
+        current = peer_store.get(conn, peer_id)
+        if current is None:
+            return
+        if result.error is None:
+            peer_store.set_state(
+                conn, peer_id, last_sync_us=now, last_ok_us=now, last_error=None, failures=0
+            )
+        else:
+            peer_store.set_state(
+                conn,
+                peer_id,
+                last_sync_us=now,
+                last_error=result.error,
+                failures=current.failures + 1,
+            )
+
+
+def generation(node: Node) -> int:
+    """This node's policy generation, which peers watch to know when to read everything again."""
+    return state.current(node).generation
+
+
+__all__ = ["RELEASED", "PeerResult", "generation", "sync_all", "sync_peer"]
