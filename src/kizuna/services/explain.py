@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kizuna.core.handling import Classification, Handling
 from kizuna.core.parties import Party
 from kizuna.core.policy import Decision, Verdict
 from kizuna.core.redaction import derived_id, profile_name
 from kizuna.core.taxii import Filters
 from kizuna.errors import NotFound
-from kizuna.services import gate
+from kizuna.services import gate, state
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage.objects import StoredVersion
@@ -64,3 +65,38 @@ def preview(node: Node, recipient: Party, *, include_withheld: bool = False) -> 
         if len(rows) < _BATCH:
             return
         after = rows[-1].date_added
+
+
+@dataclass(frozen=True)
+class LocalView:
+    """How this node sees one object: its handling, and its classification in our own scheme."""
+
+    version: StoredVersion
+    handling: Handling
+    local_level: Classification | None
+    under: str | None  # the agreement that gives the equivalence
+
+
+def local_view(node: Node, object_id: str) -> LocalView:
+    """The latest version of an object as held here (a recipient marks what it receives with its
+    own equivalent level: the equivalence comes from an active agreement with the originator)."""
+    with node.db.read() as conn:
+        found = store.latest(conn, [object_id]).get(object_id)
+    if found is None:
+        raise NotFound(f"this node holds no object {object_id}")
+    handling = gate.subject_of(node, found).handling
+    level, under = None, None
+    home = node.home_party
+    if handling.classification is not None and home.scheme:
+        if handling.classification.scheme == home.scheme:
+            level = handling.classification
+        else:
+            now = node.now()
+            for a in sorted(state.current(node).agreements, key=lambda a: a.id):
+                if a.inactive_reason(now) or not (a.includes(home.id) and a.includes(found.source)):
+                    continue
+                equivalent = a.equivalent(handling.classification, home.scheme)
+                if equivalent is not None:
+                    level, under = Classification(home.scheme, equivalent), a.ref
+                    break
+    return LocalView(found, handling, level, under)
