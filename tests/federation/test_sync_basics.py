@@ -27,10 +27,14 @@ def handling(node: Node, object_id: str) -> str:
         return store.latest(conn, [object_id])[object_id].handling
 
 
-def test_objects_travel_sealed_and_agreements_meet(federation: Callable[[list[str]], Federation]) -> None:
+def test_objects_travel_sealed_and_agreements_meet(
+    federation: Callable[[list[str]], Federation],
+) -> None:
     fed = federation(["CERT-EU", "BSI"])
     a, b = fed.nodes["CERT-EU"], fed.nodes["BSI"]
-    agreement = fed.agree({"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"})
+    agreement = fed.agree(
+        {"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"}
+    )
     fed.sync_all()
     from kizuna.services import agreements
 
@@ -42,7 +46,9 @@ def test_objects_travel_sealed_and_agreements_meet(federation: Callable[[list[st
     fed.sync_all()
     assert held(b)[green["id"]] == green
     with b.db.read() as conn:
-        found = seal_store.find(conn, [(green["id"], store.latest(conn, [green["id"]])[green["id"]].modified)])
+        found = seal_store.find(
+            conn, [(green["id"], store.latest(conn, [green["id"]])[green["id"]].modified)]
+        )
     [s] = next(iter(found.values()))
     assert s.signer == a.home_party.id
     assert '"quarantine"' not in handling(b, green["id"])
@@ -55,8 +61,22 @@ def test_amber_strict_stops_at_its_first_recipient_until_the_originator_consents
 ) -> None:
     fed = federation(["CERT-EU", "BSI", "NISC"])
     a, b, c = (fed.nodes[n] for n in ("CERT-EU", "BSI", "NISC"))
-    fed.agree({"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z", "receipts_owed": True})
-    fed.agree({"title": "DE–JP", "parties": ["BSI", "NISC"], "valid_from": "2026-01-01T00:00:00Z", "receipts_owed": True})
+    fed.agree(
+        {
+            "title": "EU–DE",
+            "parties": ["CERT-EU", "BSI"],
+            "valid_from": "2026-01-01T00:00:00Z",
+            "receipts_owed": True,
+        }
+    )
+    fed.agree(
+        {
+            "title": "DE–JP",
+            "parties": ["BSI", "NISC"],
+            "valid_from": "2026-01-01T00:00:00Z",
+            "receipts_owed": True,
+        }
+    )
     fed.sync_all()
     strict = indicator(2, STRICT, a.home_party.id)
     ingest.ingest(a, [strict], submitter=a.home_party, path="import")
@@ -72,14 +92,24 @@ def test_amber_strict_stops_at_its_first_recipient_until_the_originator_consents
     assert held(c)[strict["id"]] == strict
     # B released it onward under an agreement owing receipts: CERT-EU learns where it went.
     receipts = ledger.receipts(a, strict["id"])
-    assert [(r["created_by_ref"], r["recipient_ref"]) for r in receipts] == [(b.home_party.id, c.home_party.id)]
+    assert [(r["created_by_ref"], r["recipient_ref"]) for r in receipts] == [
+        (b.home_party.id, c.home_party.id)
+    ]
 
 
 def test_amber_goes_onward_only_to_clients(federation: Callable[[list[str]], Federation]) -> None:
     fed = federation(["CERT-EU", "BSI", "Hanse Maritime"])
     a, b, h = (fed.nodes[n] for n in ("CERT-EU", "BSI", "Hanse Maritime"))
-    fed.agree({"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"})
-    fed.agree({"title": "DE–industry", "parties": ["BSI", "Hanse Maritime"], "valid_from": "2026-01-01T00:00:00Z"})
+    fed.agree(
+        {"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"}
+    )
+    fed.agree(
+        {
+            "title": "DE–industry",
+            "parties": ["BSI", "Hanse Maritime"],
+            "valid_from": "2026-01-01T00:00:00Z",
+        }
+    )
     fed.sync_all()
     amber = indicator(3, AMBER, a.home_party.id)
     ingest.ingest(a, [amber], submitter=a.home_party, path="import")
@@ -93,7 +123,13 @@ def test_amber_goes_onward_only_to_clients(federation: Callable[[list[str]], Fed
 def test_a_tampered_object_is_quarantined(federation: Callable[[list[str]], Federation]) -> None:
     fed = federation(["CERT-EU", "BSI", "NISC"])
     a, b, c = (fed.nodes[n] for n in ("CERT-EU", "BSI", "NISC"))
-    fed.agree({"title": "all", "parties": ["CERT-EU", "BSI", "NISC"], "valid_from": "2026-01-01T00:00:00Z"})
+    fed.agree(
+        {
+            "title": "all",
+            "parties": ["CERT-EU", "BSI", "NISC"],
+            "valid_from": "2026-01-01T00:00:00Z",
+        }
+    )
     fed.sync_all()
     green = indicator(4, GREEN, a.home_party.id)
     ingest.ingest(a, [green], submitter=a.home_party, path="import")
@@ -118,3 +154,26 @@ def test_a_tampered_object_is_quarantined(federation: Callable[[list[str]], Fede
     assert refusal is not None and "quarantined" in refusal.sentence
     fed.sync("NISC")
     assert held(c).get(green["id"], {}).get("pattern") != "[ipv4-addr:value = '198.51.100.99']"
+
+
+def test_a_sighting_on_another_node_comes_back_to_the_originator(
+    federation: Callable[[list[str]], Federation],
+) -> None:
+    from kizuna.services import correlation
+
+    fed = federation(["CERT-EU", "BSI"])
+    a, b = fed.nodes["CERT-EU"], fed.nodes["BSI"]
+    fed.agree(
+        {"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"}
+    )
+    fed.sync_all()
+    ind = indicator(5, GREEN, a.home_party.id)
+    ingest.ingest(a, [ind], submitter=a.home_party, path="import")
+    fed.sync_all()
+    matches, _ = correlation.match_values(b, [ind["pattern"].split("'")[1]])
+    assert [m.indicator_id for m in matches] == [ind["id"]]
+    fed.sync("CERT-EU")
+    sightings = [o for o in held(a).values() if o["type"] == "sighting"]
+    assert [(s["sighting_of_ref"], s["where_sighted_refs"]) for s in sightings] == [
+        (ind["id"], [b.home_party.id])
+    ]

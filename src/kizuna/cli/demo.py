@@ -26,7 +26,7 @@ from kizuna.core.handling import Classification
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.http.app import create_app
-from kizuna.services import agreements, consents, explain, federation_messages, ingest, ledger
+from kizuna.services import agreements, consents, explain, federation_messages, importer, ingest, ledger
 from kizuna.services import parties, peers, sync, tokens
 from kizuna.services.node import Node, init_node
 
@@ -110,6 +110,10 @@ def _setup(demo: Demo) -> None:
         )
         demo.nodes[name] = node
         demo.say(f"   {name} ({city}): {demo.url(name)}  folder {node.home}")
+    examples = resources.files("kizuna") / "data" / "examples"
+    with resources.as_file(examples) as folder:
+        report = importer.import_paths(demo.nodes["CERT-EU"], [Path(folder)])
+    demo.say(f"   CERT-EU loads kizuna's example data: {report.stored} objects of a fictitious campaign.")
     demo.say("   They exchange public keys out of band and issue each other tokens.")
     for name, node in demo.nodes.items():
         for other, other_node in demo.nodes.items():

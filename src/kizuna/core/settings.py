@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
         lambda v: _positive(v) if v.strip() != "0" else 0,
     ),
     Setting(
+        "warninglists",
+        "",
+        "Folder of MISP warning lists (lists/*/list.json); matches on listed values are flagged"
+        " as likely benign. Empty: no flagging.",
+        str,
+    ),
+    Setting(
         "title",
         "kizuna node",
         "Title of the TAXII server in its discovery resource.",

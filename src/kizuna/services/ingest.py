@@ -20,11 +20,13 @@ from kizuna.core.consents import CONSENT_TYPE, InvalidConsent, parse_consent
 from kizuna.core.handling import Handling
 from kizuna.core.markings import WELL_KNOWN_TLP, handling_of
 from kizuna.core.parties import Party
+from kizuna.core.patterns import InvalidPattern, compile_pattern
 from kizuna.core.protocol import PROTOCOL_TYPES, protocol_handling
 from kizuna.core.seals import SEAL_TYPE, Seal
 from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.refs import references
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.validate import validate
 from kizuna.errors import InvalidStix, KizunaError, OriginatorMismatch, VersionConflict
 from kizuna.services import sealing, state
@@ -202,7 +204,22 @@ def ingest(
             party_store.bump_generation(conn)
     outcomes = [results[i] for i in range(len(objects))]
     node.metrics.ingest(path, outcomes)
+    # Observations a peer sends were correlated on its node (its sightings follow); those a
+    # party posts here, or the home party imports, are correlated here.
+    if path != "sync" and any(c.new.type == "observed-data" for c in stored):
+        from kizuna.services import correlation  # correlation stores its sightings through here
+
+        correlation.observe(node, [c.obj for c in stored] + _scos(objects, results))
     return outcomes
+
+
+def _scos(objects: Sequence[Any], results: Mapping[int, Outcome]) -> list[dict[str, Any]]:
+    """SCOs of the batch that are held (stored now or before): observations resolve refs to them."""
+    return [
+        o
+        for i, o in enumerate(objects)
+        if isinstance(o, dict) and results[i].ok and (o.get("type") in SCO_TYPES or "created" not in o)
+    ]
 
 
 def _prepare(
@@ -224,6 +241,11 @@ def _prepare(
         source = submitter.id
     if obj["type"] == CONSENT_TYPE:
         _check_consent(obj, parties.get(source))
+    if obj["type"] == "indicator" and obj.get("pattern_type") == "stix":
+        try:
+            compile_pattern(obj["pattern"])
+        except InvalidPattern as exc:  # refused at ingest, with the position and the reason
+            raise InvalidStix(f"{obj['id']}: {exc.message}", code=exc.code) from exc
     stamp = obj.get("modified") or obj.get("created")
     modified = parse_timestamp(stamp) if isinstance(stamp, str) else 0
     try:
