@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, LargeBinary, String, Table, cast, insert, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.core.ledger import GENESIS, Checkpoint, Entry
 from kizuna.storage.schema import ledger, ledger_checkpoints, node
@@ -18,7 +20,9 @@ def head(conn: Connection) -> tuple[int, str]:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(select(node.c.singleton).where(node.c.singleton == 1).with_for_update())
-    row = conn.execute(select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)).first()
+    row = conn.execute(
+        select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)
+    ).first()
     return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
 
@@ -52,17 +56,30 @@ def last_checkpoint_seq(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _raw(table: Table) -> list[ColumnElement[Any]]:
+    # Text is read as bytes and decoded here: a byte changed in the database (even into
+    # invalid UTF-8) must be reported by `audit verify`, not crash the driver's decoding.
+    return [cast(c, LargeBinary) if isinstance(c.type, String) else c for c in table.c]
+
+
+def _text(row: Sequence[Any]) -> list[Any]:
+    return [
+        v.decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else v
+        for v in (bytes(x) if isinstance(x, memoryview) else x for x in row)
+    ]
+
+
 def entries(conn: Connection, object_id: str | None = None) -> list[Entry]:
     """All entries in order, or those about one object (original or derivative id)."""
-    q = select(*[c for c in ledger.c]).order_by(ledger.c.seq)
+    q = select(*_raw(ledger)).order_by(ledger.c.seq)
     if object_id is not None:
         q = q.where((ledger.c.object_id == object_id) | (ledger.c.released_id == object_id))
-    return [Entry(*r) for r in conn.execute(q)]
+    return [Entry(*_text(r)) for r in conn.execute(q)]
 
 
 def checkpoints(conn: Connection) -> list[Checkpoint]:
-    q = select(*[c for c in ledger_checkpoints.c]).order_by(ledger_checkpoints.c.seq)
-    return [Checkpoint(*r) for r in conn.execute(q)]
+    q = select(*_raw(ledger_checkpoints)).order_by(ledger_checkpoints.c.seq)
+    return [Checkpoint(*_text(r)) for r in conn.execute(q)]
 
 
 def original_of(conn: Connection, released_id: str) -> tuple[str, int] | None:
