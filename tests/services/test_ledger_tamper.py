@@ -319,12 +319,7 @@ def test_a_byte_that_is_not_utf8_is_reported_not_crashed_on(ledger: Ledger) -> N
         conn.commit()
         result = cli_verify(ledger.home)
         assert result.exit_code == 1
-        if isinstance(result.exception, OperationalError):
-            pytest.xfail(
-                "kizuna bug: `kizuna audit verify` crashes with an uncaught OperationalError "
-                f"({result.exception.orig}) instead of reporting entry {seq} as changed, when a "
-                "flipped byte leaves a ledger text column that is not UTF-8"
-            )
+        assert not isinstance(result.exception, OperationalError), result.exception
         assert names_entry(result.stderr, seq), result.stderr
         assert_caught(ledger, seq, cli_too=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from importlib import resources
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import click
 from kizuna.cli.context import Env
 from kizuna.core import settings as core_settings
 from kizuna.core.parties import KINDS
-from kizuna.services import importer, node as node_service, parties, tokens
+from kizuna.errors import InvalidInput, NodeNotInitialised
+from kizuna.services import importer, parties, tokens
+from kizuna.services import node as node_service
 from kizuna.storage import migrate
 from kizuna.storage.database import redact_url
 
@@ -81,15 +84,25 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
     env.err.print(f"kizuna serving [bold]{node.home_party.name}[/] on http://{host}:{port}/")
     env.err.print(f"  TAXII discovery  http://{host}:{port}/taxii2/")
     env.err.print(f"  JSON API         http://{host}:{port}/api/docs")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        log_level=log_level,
-        timeout_graceful_shutdown=10,
-    )
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again under the
+    # handler it found; this one makes that a clean exit (status 0) instead of death by signal.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            log_level=log_level,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.command()
@@ -117,9 +130,7 @@ def quickstart(env: Env, host: str, port: int) -> None:
         examples = resources.files("kizuna") / "data" / "examples"
         with resources.as_file(examples) as folder:
             report = importer.import_paths(node, [Path(folder)])
-        env.err.print(
-            f"[green]node created[/] in {env.home} with {report.stored} example objects"
-        )
+        env.err.print(f"[green]node created[/] in {env.home} with {report.stored} example objects")
     node = env.node()
     for record in tokens.list_tokens(node, node.home_party.id):
         if record.name == "quickstart" and record.revoked_us is None:
@@ -128,7 +139,9 @@ def quickstart(env: Env, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     env.console.print(f"\n[bold]kizuna[/] node [bold]{node.home_party.name}[/] at {base}/")
     env.console.print(f"  token (shown once): [bold]{token.value}[/]")
-    env.console.print(f"  TAXII:  {base}/taxii2/   (HTTP Basic: {node.home_party.name!r} + token, or Bearer)")
+    env.console.print(
+        f"  TAXII:  {base}/taxii2/   (HTTP Basic: {node.home_party.name!r} + token, or Bearer)"
+    )
     env.console.print(f"  API:    {base}/api/docs")
     env.console.print(
         f"  try:    curl -H 'Authorization: Bearer {token.value}' "
@@ -150,7 +163,7 @@ def db_upgrade(env: Env) -> None:
 
     url = node_service.database_url_for(env.home, env.database_url)
     if env.database_url is None and not (env.home / "kizuna.db").exists():
-        raise click.ClickException(f"no database in {env.home}; run `kizuna init` first")
+        raise NodeNotInitialised(f"no database in {env.home}; run `kizuna init` first")
     database = Database(url)
     try:
         before, after = migrate.upgrade(database)
@@ -188,7 +201,8 @@ def settings_command(env: Env, name: str | None, value: str | None, reset: bool)
         click.echo(f"{name} = {node.set_setting(name, value)}")
     else:
         if name not in core_settings.BY_NAME:
-            raise click.ClickException(f"there is no setting {name!r}")
+            known = ", ".join(core_settings.BY_NAME)
+            raise InvalidInput(f"there is no setting {name!r}; settings are: {known}")
         click.echo(f"{name} = {node.settings()[name]}")
 
 

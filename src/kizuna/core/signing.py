@@ -14,7 +14,6 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-
 _SAFE_INT = 2**53 - 1
 
 
@@ -41,12 +40,13 @@ def _orjson_is_canonical(value: Any) -> bool:
             for k, item in v.items():
                 if not k.isascii() and any(ord(c) > 0xFFFF for c in k):
                     return False
-                stack.append(item)
+                if type(item) is not str:  # strings, most of STIX, need no further look
+                    stack.append(item)
         elif isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, float):
-            return False
-        elif isinstance(v, int) and not isinstance(v, bool) and not -_SAFE_INT <= v <= _SAFE_INT:
+        elif isinstance(v, float) or (
+            isinstance(v, int) and not isinstance(v, bool) and not -_SAFE_INT <= v <= _SAFE_INT
+        ):
             return False
     return True
 

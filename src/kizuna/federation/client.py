@@ -6,6 +6,7 @@ production it is plain HTTP(S). It knows kizuna's collections and nothing of the
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ class PeerClient:
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -57,8 +59,12 @@ class PeerClient:
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
+            # httpx times each read and write alone, so a peer that trickles bytes (or a
+            # transport that never answers) would hold the sync forever: the whole exchange,
+            # body included, gets one deadline.
+            async with asyncio.timeout(self.timeout):
+                response = await self._client.request(method, url, **kwargs)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise PeerError(f"{self.base_url} timed out", retry=True) from exc
         except httpx.TransportError as exc:
             raise PeerError(f"{self.base_url} unreachable: {exc}", retry=True) from exc

@@ -105,7 +105,7 @@ def list_objects(
 ) -> Response:
     node = _node(request)
     query = core_taxii.Query(
-        Filters(types=tuple(type or ()), spec_versions=("2.1",)),
+        Filters(types=core_taxii.check_types(type or ()), spec_versions=("2.1",)),
         None,
         limit,
         core_taxii.decode_cursor(next) if next else None,
@@ -133,7 +133,9 @@ class IngestOut(BaseModel):
     failed: list[dict[str, Any]]
 
 
-@router.post("/objects", response_model=IngestOut, summary="Submit a STIX 2.1 bundle of your own objects")
+@router.post(
+    "/objects", response_model=IngestOut, summary="Submit a STIX 2.1 bundle of your own objects"
+)
 async def post_objects(request: Request, party: Caller) -> Response:
     node = _node(request)
     body = await read_body(request, node.settings()["max_content_length"])
@@ -159,4 +161,6 @@ def export_bundle(
         if target.id != party.id:
             require_home(node, party)
         recipient = target
-    return Response(export.bundle_for(node, recipient), media_type="application/stix+json;version=2.1")
+    return Response(
+        export.bundle_for(node, recipient), media_type="application/stix+json;version=2.1"
+    )

@@ -24,11 +24,16 @@ def _credentials(header: str) -> tuple[str | None, str]:
     if scheme == "basic" and value:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except (binascii.Error, ValueError) as exc:
+            # ValueError also covers non-ASCII header text, which b64decode refuses outright.
             raise NotAuthenticated("the Basic credentials are not valid base64 UTF-8") from exc
         user, sep, password = decoded.partition(":")
         if not sep:
             raise NotAuthenticated("Basic credentials need user:password")
+        if not password.isprintable():
+            # Control characters (NUL among them) can be in no token; PostgreSQL cannot even
+            # compare text holding NUL, so refuse before any lookup.
+            raise NotAuthenticated("the token is unknown, wrong or revoked")
         return user, password
     raise NotAuthenticated("use HTTP Basic (party name or id, token) or Bearer TOKEN")
 

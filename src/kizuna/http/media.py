@@ -48,7 +48,9 @@ def content_taxii(request: Request) -> None:
     header = request.headers.get("content-type")
     ranges = _ranges(header or "")
     if not ranges:
-        raise UnsupportedMediaType("a TAXII POST needs Content-Type: application/taxii+json;version=2.1")
+        raise UnsupportedMediaType(
+            "a TAXII POST needs Content-Type: application/taxii+json;version=2.1"
+        )
     media, params = ranges[0]
     if media != TAXII or params.get("version", "2.1") != "2.1":
         raise UnsupportedMediaType(

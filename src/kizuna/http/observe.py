@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.services.metrics import Metrics

@@ -1,4 +1,4 @@
-"""Import files: STIX 2.1 bundles, TAXII envelopes, NDJSON; with progress and a full report."""
+"""Import files: STIX bundles (2.1, and 2.0 upgraded), TAXII envelopes, NDJSON, MISP events."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from kizuna.core.parties import Party
-from kizuna.errors import InvalidInput, InvalidJson, KizunaError
+from kizuna.core.stix.upgrade import upgrade_all
+from kizuna.errors import InvalidInput, InvalidJson
 from kizuna.services import ingest
 from kizuna.services.node import Node
 
@@ -36,6 +37,12 @@ class Report:
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
     files: int = 0
+    # Bulk imports (services.bulk): files already imported, files resumed, MISP events read,
+    # and what was noticed without failing (misp-stix's notes, handling tags not understood).
+    skipped: int = 0
+    resumed: int = 0
+    events: int = 0
+    warnings: list[Failure] = field(default_factory=list)
 
     def add(self, where: str, outcomes: Sequence[ingest.Outcome], first_index: int) -> None:
         for n, o in enumerate(outcomes):
@@ -48,11 +55,18 @@ class Report:
                 self.failures.append(Failure(f"{where}#{first_index + n}", o.id, reason))
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "stored": self.stored,
             "unchanged": self.unchanged,
             "failed": [{"where": f.where, "id": f.id, "reason": f.reason} for f in self.failures],
         }
+        if self.events:
+            out["misp_events"] = self.events
+        if self.warnings:
+            out["warnings"] = [
+                {"where": f.where, "id": f.id, "reason": f.reason} for f in self.warnings
+            ]
+        return out
 
 
 def objects_of(document: Any, where: str) -> list[Any]:
@@ -108,10 +122,13 @@ def read_objects(path: Path) -> Iterator[tuple[int, Any]]:
 def ingest_objects(
     node: Node, submitter: Party, objects: Sequence[Any], path: str, where: str = "body"
 ) -> Report:
-    """Ingest objects in batches; a report of what happened."""
+    """Ingest objects in batches (STIX 2.0 upgraded to 2.1 first); a report of what happened."""
+    objects = list(upgrade_all(objects))
     report = Report()
     for start in range(0, len(objects), BATCH):
-        outcomes = ingest.ingest(node, objects[start : start + BATCH], submitter=submitter, path=path)
+        outcomes = ingest.ingest(
+            node, objects[start : start + BATCH], submitter=submitter, path=path
+        )
         report.add(where, outcomes, start)
     return report
 
@@ -125,62 +142,15 @@ def import_paths(
     *,
     progress: Progress | None = None,
     on_file: Callable[[Path], None] | None = None,
+    on_bytes: Progress | None = None,
+    resume: bool = True,
 ) -> Report:
-    """Import files and folders as the home party; ``progress`` hears of each object handled."""
-    report = Report()
-    home = node.home_party
-    for path in files_under(paths):
-        if on_file:
-            on_file(path)
-        report.files += 1
-        before = (report.stored, report.unchanged, len(report.failures))
-        try:
-            _import_file(node, home, path, report, progress)
-        except KizunaError as exc:
-            report.failures.append(Failure(str(path), None, exc.message))
-        log.info(
-            "import",
-            extra={
-                "file": str(path),
-                "stored": report.stored - before[0],
-                "unchanged": report.unchanged - before[1],
-                "failed": len(report.failures) - before[2],
-            },
-        )
-    return report
+    """Import files and folders as the home party; ``progress`` hears of each object handled.
 
+    STIX 2.1 and 2.0, TAXII envelopes, NDJSON and MISP events, streamed and resumable: see
+    ``services.bulk``.
+    """
+    from kizuna.services import bulk  # bulk builds on this module
 
-def _import_file(
-    node: Node, home: Party, path: Path, report: Report, progress: Progress | None
-) -> None:
-    batch: list[Any] = []
-    first = 0
-    for index, obj in read_objects(path):
-        if isinstance(obj, KizunaError):
-            report.failures.append(Failure(f"{path}#{index}", None, obj.message))
-            if progress:
-                progress(1)
-            continue
-        if not batch:
-            first = index
-        batch.append(obj)
-        if len(batch) >= BATCH:
-            _flush(node, home, path, batch, first, report, progress)
-            batch = []
-    if batch:
-        _flush(node, home, path, batch, first, report, progress)
-
-
-def _flush(
-    node: Node,
-    home: Party,
-    path: Path,
-    batch: list[Any],
-    first: int,
-    report: Report,
-    progress: Progress | None,
-) -> None:
-    outcomes = ingest.ingest(node, batch, submitter=home, path="import")
-    report.add(str(path), outcomes, first)
-    if progress:
-        progress(len(batch))
+    hooks = bulk.Hooks(objects=progress, bytes=on_bytes, file=on_file)
+    return bulk.import_paths(node, paths, hooks=hooks, resume=resume)

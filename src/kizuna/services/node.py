@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kizuna.core import settings as core_settings
 from kizuna.core import signing
 from kizuna.core.parties import Party, check_jurisdiction, check_kind, check_scheme
-from kizuna.services.metrics import Metrics
 from kizuna.errors import AlreadyExists, InvalidInput, NodeNotInitialised
+from kizuna.services.metrics import Metrics
 from kizuna.storage import migrate
 from kizuna.storage import parties as party_store
 from kizuna.storage import settings as settings_store

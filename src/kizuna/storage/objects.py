@@ -1,11 +1,13 @@
-"""The object store: immutable object versions, one query per use, written once for every backend."""
+"""The object store: immutable object versions, one query per use, written once for all backends."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Dialect, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.core.taxii import Filters
@@ -93,21 +95,33 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[i : i + _CHUNK]
 
 
+# Statements used on every request are built once: constructing a statement and computing its
+# cache key cost more than SQLite takes to run it. Values travel as bound parameters.
+_VERSION_KEYS = select(
+    objects.c.id,
+    objects.c.modified,
+    objects.c.digest,
+    objects.c.date_added,
+    objects.c.is_latest,
+    objects.c.is_first,
+    objects.c.source,
+).where(objects.c.id.in_(bindparam("ids", expanding=True)))
+_LATEST = select(*_COLUMNS).where(
+    objects.c.id.in_(bindparam("ids", expanding=True)), objects.c.is_latest.is_(True)
+)
+_VERSIONS_OF = (
+    select(*_COLUMNS).where(objects.c.id == bindparam("id")).order_by(objects.c.date_added)
+)
+_LAST_DATE = select(node.c.last_date_added).where(node.c.singleton == 1)
+_LAST_DATE_LOCKED = _LAST_DATE.with_for_update()
+_SET_LAST_DATE = update(node).where(node.c.singleton == 1).values(last_date_added=bindparam("last"))
+
+
 def existing_versions(conn: Connection, ids: Iterable[str]) -> dict[str, list[VersionKey]]:
     """Every stored version of the given ids."""
     out: dict[str, list[VersionKey]] = {}
-    wanted = sorted(set(ids))
-    cols = (
-        objects.c.id,
-        objects.c.modified,
-        objects.c.digest,
-        objects.c.date_added,
-        objects.c.is_latest,
-        objects.c.is_first,
-        objects.c.source,
-    )
-    for chunk in _chunks(wanted):
-        for r in conn.execute(select(*cols).where(objects.c.id.in_(chunk))):
+    for chunk in _chunks(sorted(set(ids))):
+        for r in conn.execute(_VERSION_KEYS, {"ids": chunk}):
             out.setdefault(r[0], []).append(VersionKey(*r))
     return out
 
@@ -119,15 +133,36 @@ def allocate_dates(conn: Connection, count: int, now_us: int) -> int:
     single writer (SQLite) makes commit order follow ``date_added`` order, so ``added_after``
     paging never skips an object committed late.
     """
-    q = select(node.c.last_date_added).where(node.c.singleton == 1)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
+    q = _LAST_DATE_LOCKED if conn.dialect.name == "postgresql" else _LAST_DATE
     last = conn.execute(q).scalar_one()
     first = max(last + 1, now_us)
-    conn.execute(
-        update(node).where(node.c.singleton == 1).values(last_date_added=first + count - 1)
-    )
+    conn.execute(_SET_LAST_DATE, {"last": first + count - 1})
     return int(first)
+
+
+# The columns of ``objects`` in table order: the order of the compiled INSERT's parameters.
+_INSERT_KEYS = (
+    "date_added", "id", "type", "modified", "spec_version", "is_latest", "is_first", "source",
+    "submitted_by", "path", "first_hop", "handling", "refs", "digest", "content",
+)  # fmt: skip
+_INSERTS: dict[tuple[str, str], tuple[str, bool]] = {}
+
+
+def _insert_sql(dialect: Dialect) -> tuple[str, bool]:
+    """The INSERT of object versions compiled for this dialect, once; and if it is positional.
+
+    Batches go to the driver's ``executemany`` as plain tuples (or dicts for named styles):
+    every value is already of a type the driver binds as is, and skipping SQLAlchemy's
+    per-row parameter processing saves about a fifth of the insert's cost.
+    """
+    key = (dialect.name, dialect.paramstyle)
+    found = _INSERTS.get(key)
+    if found is None:
+        compiled = objects.insert().compile(dialect=dialect, column_keys=list(_INSERT_KEYS))
+        if compiled.positional and tuple(compiled.positiontup or ()) != _INSERT_KEYS:
+            raise RuntimeError(f"unexpected INSERT parameter order {compiled.positiontup}")
+        found = _INSERTS[key] = (str(compiled), compiled.positional)
+    return found
 
 
 def insert_versions(conn: Connection, first_date: int, rows: Sequence[NewVersion]) -> list[int]:
@@ -135,29 +170,16 @@ def insert_versions(conn: Connection, first_date: int, rows: Sequence[NewVersion
     if not rows:
         return []
     dates = list(range(first_date, first_date + len(rows)))
-    conn.execute(
-        objects.insert(),
-        [
-            {
-                "date_added": d,
-                "id": r.id,
-                "type": r.type,
-                "modified": r.modified,
-                "spec_version": r.spec_version,
-                "is_latest": r.is_latest,
-                "is_first": r.is_first,
-                "source": r.source,
-                "submitted_by": r.submitted_by,
-                "path": r.path,
-                "first_hop": r.first_hop,
-                "handling": r.handling,
-                "refs": r.refs,
-                "digest": r.digest,
-                "content": r.content,
-            }
-            for d, r in zip(dates, rows, strict=True)
-        ],
-    )
+    values = [
+        (d, r.id, r.type, r.modified, r.spec_version, r.is_latest, r.is_first, r.source,
+         r.submitted_by, r.path, r.first_hop, r.handling, r.refs, r.digest, r.content)
+        for d, r in zip(dates, rows, strict=True)
+    ]  # fmt: skip
+    sql, positional = _insert_sql(conn.dialect)
+    if positional:
+        conn.exec_driver_sql(sql, values)
+    else:
+        conn.exec_driver_sql(sql, [dict(zip(_INSERT_KEYS, v, strict=True)) for v in values])
     return dates
 
 
@@ -223,33 +245,39 @@ def _where(filters: Filters) -> list[ColumnElement[bool]]:
     return clauses
 
 
+@functools.lru_cache(maxsize=256)
+def _scan_statement(filters: Filters, after: bool, before: bool) -> Select[Any]:
+    """The scan for one set of filters, built once; the position and limit are parameters."""
+    clauses = _where(filters)
+    if after:
+        clauses.append(objects.c.date_added > bindparam("after"))
+    if before:
+        clauses.append(objects.c.date_added <= bindparam("before"))
+    q = select(*_COLUMNS).where(*clauses).order_by(objects.c.date_added)
+    return q.limit(bindparam("limit"))
+
+
 def scan(
     conn: Connection, filters: Filters, after: int | None, limit: int, before: int | None = None
 ) -> list[StoredVersion]:
-    """Up to ``limit`` versions matching ``filters`` with ``date_added`` after ``after``, in order."""
-    clauses = _where(filters)
-    if after is not None:
-        clauses.append(objects.c.date_added > after)
-    if before is not None:
-        clauses.append(objects.c.date_added <= before)
-    q = select(*_COLUMNS).where(*clauses).order_by(objects.c.date_added).limit(limit)
-    return [_row(r) for r in conn.execute(q)]
+    """Up to ``limit`` versions matching ``filters``, ``date_added`` after ``after``, in order."""
+    q = _scan_statement(filters, after is not None, before is not None)
+    params = {"after": after, "before": before, "limit": limit}
+    return [_row(r) for r in conn.execute(q, params).all()]
 
 
 def latest(conn: Connection, ids: Iterable[str]) -> dict[str, StoredVersion]:
     """The latest stored version of each id the node holds."""
     out: dict[str, StoredVersion] = {}
     for chunk in _chunks(sorted(set(ids))):
-        q = select(*_COLUMNS).where(objects.c.id.in_(chunk), objects.c.is_latest.is_(True))
-        for r in conn.execute(q):
+        for r in conn.execute(_LATEST, {"ids": chunk}).all():
             out[r[1]] = _row(r)
     return out
 
 
 def versions_of(conn: Connection, object_id: str) -> list[StoredVersion]:
     """Every stored version of one object, oldest ``date_added`` first."""
-    q = select(*_COLUMNS).where(objects.c.id == object_id).order_by(objects.c.date_added)
-    return [_row(r) for r in conn.execute(q)]
+    return [_row(r) for r in conn.execute(_VERSIONS_OF, {"id": object_id}).all()]
 
 
 def delete_versions(conn: Connection, date_added: Sequence[int]) -> int:

@@ -103,6 +103,4 @@ def generation(conn: Connection) -> int:
 
 def bump_generation(conn: Connection) -> None:
     """Tell every process to reload parties, agreements and consents."""
-    conn.execute(
-        update(node).where(node.c.singleton == 1).values(generation=node.c.generation + 1)
-    )
+    conn.execute(update(node).where(node.c.singleton == 1).values(generation=node.c.generation + 1))

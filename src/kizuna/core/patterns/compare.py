@@ -237,3 +237,14 @@ def value_predicate(comparison: Comparison) -> tuple[ValuePredicate, str | None]
     if operator is Operator.MATCHES:
         return _regex_predicate(comparison, literal)
     return _network_predicate(comparison, literal), None
+
+
+def comparison_problem(comparison: Comparison) -> str | None:
+    """Why stix2-matcher would refuse this comparison whatever the data, or None."""
+    operator = comparison.operator
+    if operator is Operator.IN or operator is Operator.LIKE or operator is Operator.MATCHES:
+        return value_predicate(comparison)[1]
+    assert comparison.literal is not None
+    if comparison.literal.value is None:
+        return f"{comparison.literal.text} is not a real date and time"
+    return None

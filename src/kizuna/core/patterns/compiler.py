@@ -3,31 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kizuna.core.patterns.ast import ObservationExpression
 from kizuna.core.patterns.conformance import check_conformance
-from kizuna.core.patterns.evaluate import Plan, plan, satisfied
+from kizuna.core.patterns.evaluate import Plan, plan, satisfied, static_problems
 from kizuna.core.patterns.keys import Keys, pattern_keys
 from kizuna.core.patterns.observation import Observation
-from kizuna.core.patterns.parser import parse
+from kizuna.core.patterns.parser import parse, parse_pattern
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledPattern:
-    """A valid pattern: its syntax tree, evaluation plan and index keys.
+    """A valid pattern: its text, index keys, and (built on first use) syntax tree and plan.
 
     ``problems`` lists why stix2-matcher would refuse to evaluate it whatever the data (an
     impossible date, a mixed ``IN`` set, a bad regular expression, ``REPEATS 0``, ``WITHIN 0``);
     such a pattern is valid STIX but never matches. ``keys`` is None when the pattern must always
     be evaluated, else values one of which a matching observation must contain (see ``keys``).
+
+    An index holds many patterns and evaluates few, so the syntax tree is not kept after
+    compiling: ``root`` re-parses the (known valid) text once, when first asked for.
     """
 
     text: str
-    root: ObservationExpression
-    plan: Plan
     problems: tuple[str, ...]
     keys: Keys | None
+    _root: ObservationExpression | None = field(default=None, init=False, repr=False)
+    _plan: Plan | None = field(default=None, init=False, repr=False)
+
+    @property
+    def root(self) -> ObservationExpression:
+        """The syntax tree."""
+        root = self._root
+        if root is None:
+            root = parse(self.text)
+            object.__setattr__(self, "_root", root)  # a cache, not a change of value
+        return root
+
+    @property
+    def plan(self) -> Plan:
+        """The evaluation plan."""
+        built = self._plan
+        if built is None:
+            built = plan(self.root)
+            object.__setattr__(self, "_plan", built)  # a cache, not a change of value
+        return built
 
     def matches(self, observations: Sequence[Observation]) -> bool:
         """Whether the observations, taken together, satisfy the pattern."""
@@ -47,9 +68,8 @@ def compile_pattern(text: str) -> CompiledPattern:
     The accepted language is exactly that of stix2-patterns' ``run_validator`` (2.1): its
     grammar plus its checks on leading brackets, hash digests and repeated qualifiers.
     """
-    root = parse(text)
-    check_conformance(root, text)
-    problems: list[str] = []
-    compiled_plan = plan(root, problems)
-    keys = frozenset() if problems else pattern_keys(root)
-    return CompiledPattern(text, root, compiled_plan, tuple(problems), keys)
+    parsed = parse_pattern(text)
+    check_conformance(parsed, text)
+    problems = tuple(static_problems(parsed))
+    keys = frozenset() if problems else pattern_keys(parsed.root)
+    return CompiledPattern(text, problems, keys)

@@ -9,23 +9,10 @@ that algorithm (§10.1 hashing-algorithm-ov), and a qualifier type repeated on o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-from kizuna.core.patterns.ast import (
-    AllOf,
-    AnyOf,
-    Comparison,
-    ComparisonExpression,
-    Exists,
-    FollowedBy,
-    ObservationExpression,
-    Observe,
-    ObserveAll,
-    ObserveAny,
-    Operator,
-    Star,
-)
+from kizuna.core.patterns.ast import Comparison, Operator, Star
 from kizuna.core.patterns.errors import InvalidPattern
+from kizuna.core.patterns.parser import ParsedPattern
 
 # stix2patterns.v21.object_validator.HASHES_REGEX, verbatim: the MD6 one is unanchored and
 # spans a line continuation, and ``re.match`` lets ``$`` match before a final newline.
@@ -50,29 +37,6 @@ _HASHES: dict[str, tuple[str, str]] = {
     "WHIRLPOOL": (r"^[a-fA-F0-9]{128}$", "WHIRLPOOL"),
 }
 _HASH_PATTERNS = {name: re.compile(regex) for name, (regex, _) in _HASHES.items()}
-
-
-def iter_comparisons(expression: ComparisonExpression) -> Iterator[Comparison | Exists]:
-    """Every comparison and EXISTS test of a comparison expression, left to right."""
-    if isinstance(expression, AllOf | AnyOf):
-        for operand in expression.operands:
-            yield from iter_comparisons(expression=operand)
-    else:
-        yield expression
-
-
-def iter_observations(expression: ObservationExpression) -> Iterator[Observe]:
-    """Every ``[...]`` of an observation expression, left to right."""
-    if isinstance(expression, Observe):
-        yield expression
-    elif isinstance(expression, ObserveAll | ObserveAny):
-        for operand in expression.operands:
-            yield from iter_observations(operand)
-    elif isinstance(expression, FollowedBy):
-        yield from iter_observations(expression.earlier)
-        yield from iter_observations(expression.later)
-    else:
-        yield from iter_observations(expression.expression)
 
 
 def check_brackets(text: str) -> None:
@@ -122,10 +86,8 @@ def check_hash(comparison: Comparison, text: str) -> None:
         )
 
 
-def check_conformance(root: ObservationExpression, text: str) -> None:
+def check_conformance(parsed: ParsedPattern, text: str) -> None:
     """Apply the validator's rules that the grammar does not express."""
     check_brackets(text)
-    for observation in iter_observations(root):
-        for test in iter_comparisons(observation.expression):
-            if isinstance(test, Comparison):
-                check_hash(test, text)
+    for comparison in parsed.comparisons:
+        check_hash(comparison, text)

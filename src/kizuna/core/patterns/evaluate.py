@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from kizuna.core.patterns.ast import (
     AllOf,
@@ -30,9 +31,10 @@ from kizuna.core.patterns.ast import (
     StartStop,
     Within,
 )
-from kizuna.core.patterns.compare import value_predicate
+from kizuna.core.patterns.compare import comparison_problem, value_predicate
 from kizuna.core.patterns.literals import to_microseconds
 from kizuna.core.patterns.observation import NON_OBSERVABLE_TYPES, JsonObject, Observation
+from kizuna.core.patterns.parser import ParsedPattern
 from kizuna.core.patterns.paths import resolve
 
 ObjectTest = Callable[[JsonObject, Mapping[str, JsonObject]], bool]
@@ -43,11 +45,9 @@ def _never(_obj: JsonObject, _objects: Mapping[str, JsonObject]) -> bool:
     return False
 
 
-def _comparison_test(comparison: Comparison, problems: list[str]) -> ObjectTest:
+def _comparison_test(comparison: Comparison) -> ObjectTest:
     """The test one comparison makes of an object of its type."""
-    predicate, problem = value_predicate(comparison)
-    if problem is not None:
-        problems.append(problem)
+    predicate, _ = value_predicate(comparison)
     object_type = comparison.path.object_type
     steps = comparison.path.steps
     if object_type in NON_OBSERVABLE_TYPES:
@@ -77,13 +77,13 @@ def _exists_test(exists: Exists) -> ObjectTest:
     return test
 
 
-def object_test(expression: ComparisonExpression, problems: list[str]) -> ObjectTest:
-    """Compile a comparison expression into a test of one object; collect static problems."""
+def object_test(expression: ComparisonExpression) -> ObjectTest:
+    """Compile a comparison expression into a test of one object."""
     if isinstance(expression, Comparison):
-        return _comparison_test(expression, problems)
+        return _comparison_test(expression)
     if isinstance(expression, Exists):
         return _exists_test(expression)
-    tests = tuple(object_test(operand, problems) for operand in expression.operands)
+    tests = tuple(object_test(operand) for operand in expression.operands)
     if isinstance(expression, AllOf):
         return lambda obj, objects: all(test(obj, objects) for test in tests)
     return lambda obj, objects: any(test(obj, objects) for test in tests)
@@ -145,32 +145,44 @@ class During:
 Plan = Leaf | Join | Either | Window | Repeat | During
 
 
-def plan(expression: ObservationExpression, problems: list[str]) -> Plan:
-    """Compile an observation expression; collect reasons it can never be evaluated."""
+def static_problems(parsed: ParsedPattern) -> list[str]:
+    """Why stix2-matcher would refuse to evaluate the pattern whatever the data (usually none)."""
+    problems: list[str] = []
+    for comparison in parsed.comparisons:
+        problem = comparison_problem(comparison)
+        if problem is not None:
+            problems.append(problem)
+    for qualifier in parsed.qualifiers:
+        if isinstance(qualifier, Within) and qualifier.seconds <= 0:
+            problems.append("WITHIN needs a positive number of seconds")
+        elif isinstance(qualifier, Repeats) and qualifier.count < 1:
+            problems.append("REPEATS needs a positive count")
+        elif isinstance(qualifier, StartStop) and None in (
+            qualifier.start.value,
+            qualifier.stop.value,
+        ):
+            problems.append("START/STOP timestamp is not a real date and time")
+    return problems
+
+
+def plan(expression: ObservationExpression) -> Plan:
+    """Compile an observation expression for evaluation (see ``static_problems`` first)."""
     if isinstance(expression, Observe):
-        return Leaf(object_test(expression.expression, problems))
+        return Leaf(object_test(expression.expression))
     if isinstance(expression, ObserveAll | ObserveAny):
-        operands = tuple(plan(operand, problems) for operand in expression.operands)
+        operands = tuple(plan(operand) for operand in expression.operands)
         return Join(operands, False) if isinstance(expression, ObserveAll) else Either(operands)
     if isinstance(expression, FollowedBy):
-        return Join((plan(expression.earlier, problems), plan(expression.later, problems)), True)
-    operand = plan(expression.expression, problems)
+        return Join((plan(expression.earlier), plan(expression.later)), True)
+    operand = plan(expression.expression)
     qualifier = expression.qualifier
     if isinstance(qualifier, Within):
-        if qualifier.seconds <= 0:
-            problems.append("WITHIN needs a positive number of seconds")
         return Window(operand, qualifier.microseconds)
     if isinstance(qualifier, Repeats):
-        if qualifier.count < 1:
-            problems.append("REPEATS needs a positive count")
         return Repeat(operand, max(qualifier.count, 1))
-    assert isinstance(qualifier, StartStop)
     start, stop = qualifier.start.value, qualifier.stop.value
-    if start is None or stop is None:
-        problems.append("START/STOP timestamp is not a real date and time")
-        return During(operand, 0, 0)
-    assert not isinstance(start, int | float | str | bytes)
-    assert not isinstance(stop, int | float | str | bytes)
+    if not isinstance(start, datetime) or not isinstance(stop, datetime):
+        return During(operand, 0, 0)  # never satisfiable; static_problems reports it
     return During(operand, to_microseconds(start), to_microseconds(stop))
 
 

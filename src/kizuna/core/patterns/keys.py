@@ -11,9 +11,8 @@ over-select (``1`` finds ``true``, a string finds the same bytes); evaluation de
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kizuna.core.patterns.addresses import parse_network
 from kizuna.core.patterns.ast import (
@@ -36,8 +35,10 @@ from kizuna.core.patterns.observation import NON_OBSERVABLE_TYPES
 STRING, NUMBER, TIMESTAMP = "s", "n", "t"
 
 
-@dataclass(frozen=True, slots=True)
-class ValueKey:
+# Keys are immutable NamedTuples (cheap to build and to hash), not frozen dataclasses.
+
+
+class ValueKey(NamedTuple):
     """An object of ``object_type`` whose ``steps`` select a value equal to ``value``."""
 
     object_type: str
@@ -45,8 +46,7 @@ class ValueKey:
     value: tuple[str, Hashable]
 
 
-@dataclass(frozen=True, slots=True)
-class RangeKey:
+class RangeKey(NamedTuple):
     """An object of ``object_type`` whose ``steps`` select an address inside a CIDR block."""
 
     object_type: str
@@ -103,7 +103,7 @@ def _cheapest(options: Iterable[Keys | None]) -> Keys | None:
     for keys in options:
         if keys is None:
             continue
-        cost = sum(_key_cost(key) for key in keys)
+        cost = sum(map(_key_cost, keys))
         if best is None or cost < best_cost:
             best, best_cost = keys, cost
     return best
@@ -125,11 +125,16 @@ def _comparison_keys(comparison: Comparison) -> Keys | None:
         return None
     path = comparison.path
     operator = comparison.operator
-    if operator is Operator.EQ or operator is Operator.IN:
-        literals = comparison.members if operator is Operator.IN else (comparison.literal,)
+    if operator is Operator.EQ:
+        assert comparison.literal is not None
+        value = canonical(comparison.literal.value)
+        return (
+            None if value is None else frozenset((ValueKey(path.object_type, path.steps, value),))
+        )
+    if operator is Operator.IN:
         keys: set[IndexKey] = set()
-        for literal in literals:
-            value = canonical(literal.value) if literal is not None else None
+        for literal in comparison.members:
+            value = canonical(literal.value)
             if value is None:
                 return None
             keys.add(ValueKey(path.object_type, path.steps, value))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import NamedTuple
+from typing import Final
 
 
-class TokenKind(enum.Enum):
-    """Token types, named as in the OASIS ``STIXPattern.g4`` grammar."""
+class TokenKind(enum.StrEnum):
+    """Token types, named as in the OASIS ``STIXPattern.g4`` grammar (str-valued: fast hashing)."""
 
     IntNegLiteral = "IntNegLiteral"
     IntPosLiteral = "IntPosLiteral"
@@ -67,89 +67,93 @@ class TokenKind(enum.Enum):
     EOF = "EOF"
 
 
-class Token(NamedTuple):
-    """One token: its kind, its exact source text, and its character offset."""
-
-    kind: TokenKind
-    text: str
-    start: int
+# One token: its kind, its exact source text, and its character offset. A plain tuple, because
+# the compiler makes hundreds of thousands of them (see bench/bench_patterns.py).
+Token = tuple[TokenKind, str, int]
+KIND: Final = 0
+TEXT: Final = 1
+START: Final = 2
 
 
 # The grammar's WS rule: ASCII and Unicode spaces, not Python's wider str.isspace() set.
 _WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
-# Order matters: where ANTLR would pick a longer token, its alternative comes first.
+K = TokenKind
+
+# Groups in an order where Python's first match is ANTLR's longest match (ties going to the
+# earlier grammar rule); rules that share no first character come in order of frequency.
+# Whitespace and comments before a token are skipped possessively (no backtracking).
+_SKIP = rf"(?:[{_WS}]++|/\*(?s:.*?)\*/|//[^\r\n]*+)*+"
 _MASTER = re.compile(
-    rf"(?P<skip>[{_WS}]+|/\*(?s:.*?)\*/|//[^\r\n]*)"
-    # TimestampLiteral (§9.4 "t'...'"): the grammar checks digit ranges, not calendars.
-    r"|(?P<TimestampLiteral>t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])"
+    _SKIP + "(?:"
+    r"([\[\]:,()^*])"  # 1: punctuation no other rule starts with
+    # 2: TimestampLiteral (§9.4 "t'...'"): the grammar checks digit ranges, not calendars.
+    r"|(t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z')"
-    r"|(?P<HexLiteral>h'(?:[0-9A-Fa-f]{2})*')"
-    r"|(?P<BinaryLiteral>b'(?:[A-Za-z0-9+/]{4})*"
-    r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)')"
-    r"|(?P<IdentifierWithHyphen>[A-Za-z_][A-Za-z0-9_]*-[A-Za-z0-9_-]*)"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<float>[-+]?[0-9]*\.[0-9]+)"
-    r"|(?P<int>[-+]?(?:0|[1-9][0-9]*))"
-    r"|(?P<StringLiteral>'[^'\\]*(?:\\['\\][^'\\]*)*')"
-    r"|(?P<op>==|!=|<>|<=|>=|[=<>:.,()\[\]+\-^/*'])"
-    r"|(?P<InvalidCharacter>(?s:.))"
+    r"|(h'(?:[0-9A-Fa-f]{2})*')"  # 3: HexLiteral
+    r"|(b'(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)')"  # 4
+    # 5: an identifier with a hyphen, else a keyword, boolean or identifier without one
+    r"|([A-Za-z_][A-Za-z0-9_-]*)"
+    r"|('[^'\\]*(?:\\['\\][^'\\]*)*')"  # 6: StringLiteral
+    r"|([-+]?[0-9]*\.[0-9]+)"  # 7: FloatNegLiteral / FloatPosLiteral
+    r"|([-+]?(?:0|[1-9][0-9]*))"  # 8: IntNegLiteral / IntPosLiteral
+    r"|(==?|!=|<>|<=|>=|[<>'./+-])"  # 9: operators and the remaining punctuation
+    r"|((?s:.))"  # 10: InvalidCharacter, the grammar's catch-all rule
+    r"|(\Z)"  # 11: only whitespace or comments were left
+    ")"
 )
+_SYMBOLS = {
+    "[": K.LBRACK,
+    "]": K.RBRACK,
+    ":": K.COLON,
+    ",": K.COMMA,
+    "(": K.LPAREN,
+    ")": K.RPAREN,
+    "^": K.POWER_OP,
+    "*": K.ASTERISK,
+    "=": K.EQ,
+    "==": K.EQ,
+    "!=": K.NEQ,
+    "<>": K.NEQ,
+    "<=": K.LE,
+    ">=": K.GE,
+    "<": K.LT,
+    ">": K.GT,
+    "'": K.QUOTE,
+    ".": K.DOT,
+    "/": K.DIVIDE,
+    "+": K.PLUS,
+    "-": K.HYPHEN,  # HYPHEN precedes MINUS in the grammar, so '-' is always HYPHEN
+}
+_LITERAL_GROUPS = {
+    2: K.TimestampLiteral,
+    3: K.HexLiteral,
+    4: K.BinaryLiteral,
+    6: K.StringLiteral,
+    10: K.InvalidCharacter,
+}
 
 _WORDS = {
-    "AND": TokenKind.AND,
-    "OR": TokenKind.OR,
-    "NOT": TokenKind.NOT,
-    "FOLLOWEDBY": TokenKind.FOLLOWEDBY,
-    "LIKE": TokenKind.LIKE,
-    "MATCHES": TokenKind.MATCHES,
-    "ISSUPERSET": TokenKind.ISSUPERSET,
-    "ISSUBSET": TokenKind.ISSUBSET,
-    "EXISTS": TokenKind.EXISTS,
-    "LAST": TokenKind.LAST,
-    "IN": TokenKind.IN,
-    "START": TokenKind.START,
-    "STOP": TokenKind.STOP,
-    "SECONDS": TokenKind.SECONDS,
-    "WITHIN": TokenKind.WITHIN,
-    "REPEATS": TokenKind.REPEATS,
-    "TIMES": TokenKind.TIMES,
+    "AND": K.AND,
+    "OR": K.OR,
+    "NOT": K.NOT,
+    "FOLLOWEDBY": K.FOLLOWEDBY,
+    "LIKE": K.LIKE,
+    "MATCHES": K.MATCHES,
+    "ISSUPERSET": K.ISSUPERSET,
+    "ISSUBSET": K.ISSUBSET,
+    "EXISTS": K.EXISTS,
+    "LAST": K.LAST,
+    "IN": K.IN,
+    "START": K.START,
+    "STOP": K.STOP,
+    "SECONDS": K.SECONDS,
+    "WITHIN": K.WITHIN,
+    "REPEATS": K.REPEATS,
+    "TIMES": K.TIMES,
     # BoolLiteral precedes the TRUE/FALSE keyword rules, so these never lex as keywords.
-    "true": TokenKind.BoolLiteral,
-    "false": TokenKind.BoolLiteral,
-}
-
-_OPERATORS = {
-    "=": TokenKind.EQ,
-    "==": TokenKind.EQ,
-    "!=": TokenKind.NEQ,
-    "<>": TokenKind.NEQ,
-    "<": TokenKind.LT,
-    "<=": TokenKind.LE,
-    ">": TokenKind.GT,
-    ">=": TokenKind.GE,
-    "'": TokenKind.QUOTE,
-    ":": TokenKind.COLON,
-    ".": TokenKind.DOT,
-    ",": TokenKind.COMMA,
-    ")": TokenKind.RPAREN,
-    "(": TokenKind.LPAREN,
-    "]": TokenKind.RBRACK,
-    "[": TokenKind.LBRACK,
-    "+": TokenKind.PLUS,
-    "-": TokenKind.HYPHEN,
-    "^": TokenKind.POWER_OP,
-    "/": TokenKind.DIVIDE,
-    "*": TokenKind.ASTERISK,
-}
-
-_DIRECT = {
-    "TimestampLiteral": TokenKind.TimestampLiteral,
-    "HexLiteral": TokenKind.HexLiteral,
-    "BinaryLiteral": TokenKind.BinaryLiteral,
-    "IdentifierWithHyphen": TokenKind.IdentifierWithHyphen,
-    "StringLiteral": TokenKind.StringLiteral,
-    "InvalidCharacter": TokenKind.InvalidCharacter,
+    "true": K.BoolLiteral,
+    "false": K.BoolLiteral,
 }
 
 
@@ -157,22 +161,26 @@ def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, dropping whitespace and comments, ending with an EOF token."""
     tokens: list[Token] = []
     append = tokens.append
+    symbols = _SYMBOLS
+    words = _WORDS
     for match in _MASTER.finditer(text):
-        group = match.lastgroup
-        if group == "skip":
-            continue
-        value = match.group()
-        start = match.start()
-        if group == "word":
-            kind = _WORDS.get(value, TokenKind.IdentifierWithoutHyphen)
-        elif group == "op":
-            kind = _OPERATORS[value]
-        elif group == "int":
-            kind = TokenKind.IntNegLiteral if value[0] == "-" else TokenKind.IntPosLiteral
-        elif group == "float":
-            kind = TokenKind.FloatNegLiteral if value[0] == "-" else TokenKind.FloatPosLiteral
+        group = match.lastindex or 10
+        value = match[group]
+        if group == 1 or group == 9:
+            kind = symbols[value]
+        elif group == 5:
+            if "-" in value:
+                kind = K.IdentifierWithHyphen
+            else:
+                kind = words.get(value, K.IdentifierWithoutHyphen)
+        elif group == 7:
+            kind = K.FloatNegLiteral if value[0] == "-" else K.FloatPosLiteral
+        elif group == 8:
+            kind = K.IntNegLiteral if value[0] == "-" else K.IntPosLiteral
+        elif group == 11:
+            break
         else:
-            kind = _DIRECT[group or "InvalidCharacter"]
-        append(Token(kind, value, start))
-    append(Token(TokenKind.EOF, "", len(text)))
+            kind = _LITERAL_GROUPS[group]
+        append((kind, value, match.start(group)))
+    append((K.EOF, "", len(text)))
     return tokens

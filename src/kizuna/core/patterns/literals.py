@@ -7,8 +7,8 @@ import binascii
 import math
 from datetime import UTC, datetime, timedelta
 
-from kizuna.core.patterns.ast import Literal, LiteralKind, LiteralValue
-from kizuna.core.patterns.lexer import Token, TokenKind
+from kizuna.core.patterns.ast import LiteralKind, LiteralValue
+from kizuna.core.patterns.lexer import TokenKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -77,13 +77,6 @@ def literal_value(kind: TokenKind, text: str) -> LiteralValue | None:
         return parse_timestamp(text[2:-1])
     except ValueError:
         return None
-
-
-def make_literal(token: Token) -> Literal:
-    """A ``Literal`` from a literal token."""
-    return Literal(
-        LITERAL_KINDS[token.kind], token.text, literal_value(token.kind, token.text), token.start
-    )
 
 
 def within_microseconds(seconds: int | float) -> int | None:
