@@ -193,9 +193,9 @@ def agreement_show(env: Env, agreement_id: str, version: int | None, as_json: bo
         c.print(eq)
         if a.classification_note:
             c.print(f"[yellow]note:[/] {a.classification_note}")
-    for p in a.redaction_profiles:
-        who = sorted(p.jurisdictions | p.kinds | p.parties)
-        c.print(f"redaction profile {p.name!r} applies to {', '.join(who)}")
+    for profile in a.redaction_profiles:
+        who = sorted(profile.jurisdictions | profile.kinds | profile.parties)
+        c.print(f"redaction profile {profile.name!r} applies to {', '.join(who)}")
 
 
 @agreement.command("history")

@@ -68,7 +68,8 @@ class WarningList:
         values = [str(v).strip() for v in data.get("list", ()) if str(v).strip()]
         wl = cls(str(data["name"]), kind, frozenset(data.get("matching_attributes", ())))
         if kind == "cidr":
-            nets4, nets6 = [], []
+            nets4: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+            nets6: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
             for v in values:
                 try:
                     net = ipaddress.ip_network(v, strict=False)

@@ -46,7 +46,8 @@ def load_document(path: Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold one agreement document (a mapping)")
-    return _jsonable(data)
+    out: dict[str, Any] = _jsonable(data)
+    return out
 
 
 def _jsonable(value: Any) -> Any:

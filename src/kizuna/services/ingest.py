@@ -194,9 +194,9 @@ def ingest(
         stored = _write(node, conn, checked, results)
         _keep_seals(conn, objects, screened, results)
         for index in screened.quarantine:
-            outcome = results.get(index)
-            if outcome is not None and outcome.status == "stored":
-                results[index] = dataclasses.replace(outcome, quarantined=True)
+            found = results.get(index)
+            if found is not None and found.status == "stored":
+                results[index] = dataclasses.replace(found, quarantined=True)
         if batch_markings and stored:
             node.cache.pop("markings", None)
             _resolve_pending(node, conn, list(batch_markings))

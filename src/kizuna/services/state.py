@@ -16,6 +16,7 @@ from kizuna.core import agreements as core_agreements
 from kizuna.core.agreements import Agreement
 from kizuna.core.consents import CONSENT_TYPE, Consent, InvalidConsent, parse_consent
 from kizuna.core.parties import Party
+from kizuna.core.taxii import Filters
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
@@ -87,7 +88,7 @@ def _agreements(conn: Connection) -> list[Agreement]:
 
 def _consents(conn: Connection, parties: dict[str, Party]) -> dict[str, tuple[Consent, ...]]:
     by_originator: dict[str, list[Consent]] = {}
-    for row in store.scan(conn, store.Filters(types=(CONSENT_TYPE,)), None, 1_000_000):
+    for row in store.scan(conn, Filters(types=(CONSENT_TYPE,)), None, 1_000_000):
         obj = orjson.loads(row.content)
         originator = parties.get(str(obj.get("created_by_ref")))
         if originator is None:

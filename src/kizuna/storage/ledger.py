@@ -63,10 +63,12 @@ def _raw(table: Table) -> list[ColumnElement[Any]]:
 
 
 def _text(row: Sequence[Any]) -> list[Any]:
-    return [
-        v.decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else v
-        for v in (bytes(x) if isinstance(x, memoryview) else x for x in row)
-    ]
+    out: list[Any] = []
+    for value in row:
+        if isinstance(value, memoryview):
+            value = bytes(value)
+        out.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return out
 
 
 def entries(conn: Connection, object_id: str | None = None) -> list[Entry]:
