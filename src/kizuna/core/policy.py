@@ -74,6 +74,9 @@ class Context:
     consents: Mapping[str, Sequence[Consent]]  # by originator
     now_us: int
     default_tlp: str = "amber"
+    # Decisions already taken in this context (services.gate remembers them here): a context
+    # is a moment, so the same question has the same answer within it.
+    memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

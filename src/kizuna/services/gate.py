@@ -90,17 +90,43 @@ def subject_of(node: Node, v: StoredVersion) -> Subject:
     return Subject(v.id, v.type, _handling(node, v.handling), v.source, v.first_hop)
 
 
+def _decide(
+    node: Node,
+    v: StoredVersion,
+    recipient: Party,
+    ctx: Context,
+    withheld_refs: frozenset[str] = frozenset(),
+) -> Decision:
+    """``decide``, remembered per context: most objects share their handling, originator and
+    path, so a page of a thousand takes a handful of real decisions. The object's id is part
+    of the key only where a consent names objects of its originator."""
+    by_id = any(c.objects for c in ctx.consents.get(v.source, ()))
+    key = (
+        recipient.id,
+        v.handling,
+        v.source,
+        v.first_hop,
+        v.type,
+        withheld_refs,
+        v.id if by_id else "",
+    )
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = decide(subject_of(node, v), recipient, ctx, withheld_refs)
+    return found
+
+
 def judge(
     node: Node, recipient: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
 ) -> list[tuple[StoredVersion, Decision]]:
     """Decide every version for the recipient, with rule 7 applied through references."""
     ctx = ctx or context(node)
     if recipient.id == ctx.home:
-        return [(v, decide(subject_of(node, v), recipient, ctx)) for v in versions]
+        return [(v, _decide(node, v, recipient, ctx)) for v in versions]
     refs = _References(node, recipient, ctx, versions)
     out = []
     for v in versions:
-        decision = decide(subject_of(node, v), recipient, ctx, refs.withheld(v))
+        decision = _decide(node, v, recipient, ctx, refs.withheld(v))
         if decision.redactions:
             decision = _only_touching(decision, v)
         out.append((v, decision))
@@ -151,9 +177,7 @@ class _References:
             self.ok[ref] = False  # its own references were not loaded: fail closed
             return False
         self.ok[ref] = False  # while judging it, a cycle back to it counts as withheld
-        decision = decide(
-            subject_of(self.node, target), self.recipient, self.ctx, self.withheld(target)
-        )
+        decision = _decide(self.node, target, self.recipient, self.ctx, self.withheld(target))
         self.ok[ref] = decision.released
         return decision.released
 
@@ -169,12 +193,23 @@ def _only_touching(decision: Decision, v: StoredVersion) -> Decision:
 
 
 def release(
-    node: Node, recipient: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
+    node: Node,
+    recipient: Party,
+    versions: Sequence[StoredVersion],
+    ctx: Context | None = None,
+    *,
+    decided: Sequence[tuple[StoredVersion, Decision]] | None = None,
 ) -> Verdicts:
-    """THE GATE: decide, derive, ledger; returns the bytes the recipient may have."""
+    """THE GATE: decide, derive, seal, ledger; returns the bytes the recipient may have.
+
+    ``decided`` passes in the judgement ``judge`` just made of exactly these versions in this
+    context (TAXII paging judges before it knows what fills a page), so it is not made twice.
+    """
     released: list[Release] = []
     withheld: list[tuple[StoredVersion, Decision]] = []
-    for v, decision in judge(node, recipient, versions, ctx):
+    if decided is None or [v for v, _ in decided] != list(versions):
+        decided = judge(node, recipient, versions, ctx)
+    for v, decision in decided:
         if decision.outcome == WITHHOLD:
             withheld.append((v, decision))
             continue

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from sqlalchemy import Connection
 
 from kizuna.core import ledger as core_ledger
 from kizuna.core import protocol, signing
@@ -33,47 +34,53 @@ def record(
     Seals made for these releases are stored in the same transaction, and the originator of
     each onward release under an agreement that owes receipts gets a dissemination receipt.
     """
+    # Asked of the database every time, never remembered: should entries vanish from it, the
+    # next release records them again rather than trusting a memory of them.
     keys = [(r.id, r.version.modified, r.digest) for r in releases]
+    now = node.now()
     with node.db.write() as conn:
         seal_store.add(conn, new_seals)
         done = ledger_store.already_released(conn, recipient.id, keys)
-        todo = []
-        seen: set[tuple[str, int, str]] = set()
+        todo: list[Release] = []
         for r, key in zip(releases, keys, strict=True):
-            if key in done or key in seen:
-                continue
-            seen.add(key)
-            todo.append(r)
-        if not todo:
-            return 0
-        seq, head = ledger_store.head(conn)
-        now = node.now()
-        entries = core_ledger.chain(
-            head,
-            (
-                Entry(
-                    seq=seq + n,
-                    time_us=now,
-                    recipient=recipient.id,
-                    object_id=r.version.id,
-                    object_modified=r.version.modified,
-                    released_id=r.id,
-                    released_digest=r.digest,
-                    original_digest=r.version.digest,
-                    outcome=r.decision.outcome,
-                    agreement=r.decision.agreement,
-                    rules=",".join(str(x) for x in r.decision.rules),
-                    prev_hash="",
-                )
-                for n, r in enumerate(todo, start=1)
-            ),
-        )
-        ledger_store.append(conn, entries)
-        last = entries[-1]
-        if last.seq - ledger_store.last_checkpoint_seq(conn) >= CHECKPOINT_EVERY:
-            ledger_store.add_checkpoint(conn, _checkpoint(node, last.seq, last.hash, now))
-    _send_receipts(node, recipient, todo, now)
-    return len(entries)
+            if key not in done:
+                done.add(key)
+                todo.append(r)
+        if todo:
+            _append(node, conn, recipient, todo, now)
+    if todo:
+        _send_receipts(node, recipient, todo, now)
+    return len(todo)
+
+
+def _append(
+    node: Node, conn: Connection, recipient: Party, todo: Sequence[Release], now: int
+) -> None:
+    seq, head = ledger_store.head(conn)
+    entries = core_ledger.chain(
+        head,
+        (
+            Entry(
+                seq=seq + n,
+                time_us=now,
+                recipient=recipient.id,
+                object_id=r.version.id,
+                object_modified=r.version.modified,
+                released_id=r.id,
+                released_digest=r.digest,
+                original_digest=r.version.digest,
+                outcome=r.decision.outcome,
+                agreement=r.decision.agreement,
+                rules=",".join(str(x) for x in r.decision.rules),
+                prev_hash="",
+            )
+            for n, r in enumerate(todo, start=1)
+        ),
+    )
+    ledger_store.append(conn, entries)
+    last = entries[-1]
+    if last.seq - ledger_store.last_checkpoint_seq(conn) >= CHECKPOINT_EVERY:
+        ledger_store.add_checkpoint(conn, _checkpoint(node, last.seq, last.hash, now))
 
 
 def _send_receipts(node: Node, recipient: Party, released: Sequence[Release], now: int) -> None:

@@ -24,14 +24,17 @@ from kizuna.storage import seals as seal_store
 from kizuna.storage.schema import objects as objects_table
 
 if TYPE_CHECKING:
-    from kizuna.services.gate import Release
+    from kizuna.services.gate import Release as ReleaseT
+
+
+_SEALS_KEPT = 200_000
 
 
 def _key(s: Seal) -> tuple[str, int]:
     return s.object_id, parse_timestamp(s.version) if s.version else 0
 
 
-def attach(node: Node, releases: Sequence[Release]) -> tuple[list[Release], list[Seal]]:
+def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], list[Seal]]:
     """Give each release the seal that travels with it; returns the seals made just now.
 
     An original travels with its originator's seal; this node seals what its home party
@@ -39,25 +42,36 @@ def attach(node: Node, releases: Sequence[Release]) -> tuple[list[Release], list
     Objects of other parties that arrived unsealed travel unsealed: a receiving node
     quarantines them, which is the point.
     """
+    from kizuna.services.gate import Release  # the gate calls us: import at call time
+
     home = node.home_party.id
-    keys = [(r.id, r.version.modified) for r in releases]
-    with node.db.read() as conn:
-        stored = seal_store.find(conn, keys)
-    out: list[Release] = []
+    # A seal never changes once made: keep recent ones as bytes, so repeated reads skip the store.
+    known: dict[tuple[str, int, str], bytes] = node.cache.setdefault("seal_bytes", {})
+    if len(known) > _SEALS_KEPT:
+        known.clear()
+    wanted = [(r.id, r.version.modified, home if r.derived else r.version.source) for r in releases]
+    missing = [(oid, m) for oid, m, signer in wanted if (oid, m, signer) not in known]
+    stored: dict[tuple[str, int], list[Seal]] = {}
+    if missing:
+        with node.db.read() as conn:
+            stored = seal_store.find(conn, missing)
+    out: list[ReleaseT] = []
     made: list[Seal] = []
-    for r, key in zip(releases, keys, strict=True):
-        signer = home if r.derived else r.version.source
-        found = next((s for s in stored.get(key, ()) if s.signer == signer), None)
-        if found is None and signer == home:
-            obj = orjson.loads(r.content)
-            created = core.version_of(obj) or format_timestamp(r.version.date_added)
-            found = core.seal(
-                obj, home, node.private_key, created, r.version.digest if r.derived else None
-            )
-            made.append(found)
-            stored.setdefault(key, []).append(found)
-        seal_bytes = orjson.dumps(found.to_stix()) if found is not None else None
-        out.append(dataclasses.replace(r, seal=seal_bytes))
+    for r, key in zip(releases, wanted, strict=True):
+        seal_bytes = known.get(key)
+        if seal_bytes is None:
+            oid, modified, signer = key
+            found = next((s for s in stored.get((oid, modified), ()) if s.signer == signer), None)
+            if found is None and signer == home:
+                obj = orjson.loads(r.content)
+                created = core.version_of(obj) or format_timestamp(r.version.date_added)
+                found = core.seal(
+                    obj, home, node.private_key, created, r.version.digest if r.derived else None
+                )
+                made.append(found)
+            if found is not None:
+                seal_bytes = known[key] = orjson.dumps(found.to_stix())
+        out.append(Release(r.version, r.decision, r.id, r.content, r.digest, seal_bytes))
     return out, made
 
 

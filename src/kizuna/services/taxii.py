@@ -69,7 +69,7 @@ def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
     then points just before that object, so no withheld row is read twice.
     """
     ctx = gate.context(node)
-    chosen: list[StoredVersion] = []
+    chosen: list[tuple[StoredVersion, Decision]] = []
     position = query.after
     more = False
     resume: int | None = None
@@ -80,12 +80,14 @@ def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
         while True:
             rows = store.scan(conn, filters, position, batch)
             withheld: list[tuple[StoredVersion, Decision]] = []
+            released_here = 0
             for v, decision in gate.judge(node, caller, rows, ctx):
                 if decision.released:
                     if len(chosen) == wanted:
                         more, resume = True, v.date_added - 1
                         break
-                    chosen.append(v)
+                    chosen.append((v, decision))
+                    released_here += 1
                 else:
                     withheld.append((v, decision))
                 position = v.date_added
@@ -93,8 +95,10 @@ def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
             node.metrics.gate([], withheld)
             if more or len(rows) < batch:
                 break
-            batch = min(batch * 4, _MAX_SCAN)
-    releases = gate.release(node, caller, chosen, ctx).released
+            # Read next about as many rows as the share released so far says the page needs.
+            share = max(released_here, 1) / len(rows)
+            batch = min(max(int((wanted - len(chosen) + 1) / share * 1.2), wanted + 1), _MAX_SCAN)
+    releases = gate.release(node, caller, [v for v, _ in chosen], ctx, decided=chosen).released
     return Page(releases, more, taxii.encode_cursor(resume) if resume is not None else None)
 
 

@@ -36,7 +36,7 @@ def already_released(
         q = select(ledger.c.released_id, ledger.c.object_modified, ledger.c.released_digest).where(
             ledger.c.recipient == recipient, ledger.c.released_id.in_(ids[i : i + 900])
         )
-        found.update((r[0], int(r[1]), r[2]) for r in conn.execute(q))
+        found.update((r[0], int(r[1]), r[2]) for r in conn.execute(q).all())
     return found
 
 

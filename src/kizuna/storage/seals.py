@@ -33,7 +33,7 @@ def find(conn: Connection, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, i
     out: dict[tuple[str, int], list[Seal]] = {}
     for i in range(0, len(ids), 900):
         q = select(*_COLUMNS, seals.c.modified).where(seals.c.object_id.in_(ids[i : i + 900]))
-        for row in conn.execute(q):
+        for row in conn.execute(q).all():
             key = (row[0], int(row[8]))
             if key in wanted:
                 out.setdefault(key, []).append(Seal(*row[:8]))
