@@ -76,7 +76,9 @@ class Context:
     default_tlp: str = "amber"
     # Decisions already taken in this context (services.gate remembers them here): a context
     # is a moment, so the same question has the same answer within it.
-    memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[object, ...], Decision] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,9 @@ def _decide_whole(
     if h.quarantine is not None:
         # Trust on receipt (DESIGN.md "Federation"): an object whose originator is unproven
         # is kept and shown at home, never released.
-        return _withhold([Verdict(1, False, f"quarantined, its originator is unproven: {h.quarantine}")])
+        return _withhold(
+            [Verdict(1, False, f"quarantined, its originator is unproven: {h.quarantine}")]
+        )
     if recipient.id == subject.source:
         return Decision(RELEASE, (Verdict(1, True, "the originator receives its own objects"),))
     verdicts: list[Verdict] = []
