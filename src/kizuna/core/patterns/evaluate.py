@@ -274,4 +274,6 @@ def satisfied(root: Plan, observations: Sequence[Observation]) -> bool:
     """Whether ``observations`` satisfy the compiled pattern ``root``."""
     if isinstance(root, Leaf):
         return any(root.holds(observation) for observation in observations)
+    if isinstance(root, Either):  # OR needs one side only: no bindings to combine
+        return any(satisfied(operand, observations) for operand in root.operands)
     return bool(_Bindings(observations).of(root))

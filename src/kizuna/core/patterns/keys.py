@@ -96,9 +96,13 @@ def _key_cost(key: IndexKey) -> float:
     return 1.0
 
 
-def _cheapest(options: Iterable[Keys | None]) -> Keys | None:
+# Key sets are built as tuples (duplicates allowed) and frozen once, at the end.
+_KeyList = tuple[IndexKey, ...]
+
+
+def _cheapest(options: Iterable[_KeyList | None]) -> _KeyList | None:
     """The most selective of several sufficient key sets (None if none has keys)."""
-    best: Keys | None = None
+    best: _KeyList | None = None
     best_cost = 0.0
     for keys in options:
         if keys is None:
@@ -109,70 +113,69 @@ def _cheapest(options: Iterable[Keys | None]) -> Keys | None:
     return best
 
 
-def _union(options: Iterable[Keys | None]) -> Keys | None:
+def _union(options: Iterable[_KeyList | None]) -> _KeyList | None:
     """All keys of every alternative, or None if one alternative has none."""
-    keys: set[IndexKey] = set()
+    keys: list[IndexKey] = []
     for option in options:
         if option is None:
             return None
-        keys |= option
-    return frozenset(keys)
+        keys.extend(option)
+    return tuple(keys)
 
 
-def _comparison_keys(comparison: Comparison) -> Keys | None:
+def _comparison_keys(comparison: Comparison) -> _KeyList | None:
     """Keys of one comparison; None when it can hold without any of them."""
+    path = comparison.path
+    if path.object_type in NON_OBSERVABLE_TYPES:
+        return ()  # never selected, so never holds
     if comparison.negated:
         return None
-    path = comparison.path
     operator = comparison.operator
-    if operator is Operator.EQ:
-        assert comparison.literal is not None
-        value = canonical(comparison.literal.value)
-        return (
-            None if value is None else frozenset((ValueKey(path.object_type, path.steps, value),))
-        )
-    if operator is Operator.IN:
-        keys: set[IndexKey] = set()
-        for literal in comparison.members:
-            value = canonical(literal.value)
+    if operator is Operator.EQ or operator is Operator.IN:
+        literals = comparison.members if operator is Operator.IN else (comparison.literal,)
+        keys = []
+        for literal in literals:
+            value = None if literal is None else canonical(literal.value)
             if value is None:
                 return None
-            keys.add(ValueKey(path.object_type, path.steps, value))
-        return frozenset(keys)
+            keys.append(ValueKey(path.object_type, path.steps, value))
+        return tuple(keys)
     if operator is Operator.ISSUBSET:
         assert comparison.literal is not None
         block = parse_network(str(comparison.literal.value))
         if block is None:
-            return frozenset()  # an unreadable block contains nothing
+            return ()  # an unreadable block contains nothing
         network = block.network(block.prefix)
-        return frozenset(
-            {RangeKey(path.object_type, path.steps, block.family, network, block.prefix)}
-        )
+        return (RangeKey(path.object_type, path.steps, block.family, network, block.prefix),)
     return None
 
 
-def expression_keys(expression: ComparisonExpression) -> Keys | None:
+def _expression_keys(expression: ComparisonExpression) -> _KeyList | None:
     """Keys of a comparison expression (one object must pass it)."""
     if isinstance(expression, Comparison):
-        if expression.path.object_type in NON_OBSERVABLE_TYPES:
-            return frozenset()  # never selected, so never holds
         return _comparison_keys(expression)
     if isinstance(expression, Exists):
         return None
     if isinstance(expression, AllOf):
-        return _cheapest(expression_keys(operand) for operand in expression.operands)
+        return _cheapest(map(_expression_keys, expression.operands))
     assert isinstance(expression, AnyOf)
-    return _union(expression_keys(operand) for operand in expression.operands)
+    return _union(map(_expression_keys, expression.operands))
+
+
+def _pattern_keys(expression: ObservationExpression) -> _KeyList | None:
+    """Keys of an observation expression."""
+    if isinstance(expression, Observe):
+        return _expression_keys(expression.expression)
+    if isinstance(expression, ObserveAll):
+        return _cheapest(map(_pattern_keys, expression.operands))
+    if isinstance(expression, FollowedBy):
+        return _cheapest((_pattern_keys(expression.earlier), _pattern_keys(expression.later)))
+    if isinstance(expression, ObserveAny):
+        return _union(map(_pattern_keys, expression.operands))
+    return _pattern_keys(expression.expression)
 
 
 def pattern_keys(expression: ObservationExpression) -> Keys | None:
     """Keys of a pattern for matching one observation; None means always evaluate it."""
-    if isinstance(expression, Observe):
-        return expression_keys(expression.expression)
-    if isinstance(expression, ObserveAll):
-        return _cheapest(pattern_keys(operand) for operand in expression.operands)
-    if isinstance(expression, FollowedBy):
-        return _cheapest((pattern_keys(expression.earlier), pattern_keys(expression.later)))
-    if isinstance(expression, ObserveAny):
-        return _union(pattern_keys(operand) for operand in expression.operands)
-    return pattern_keys(expression.expression)
+    keys = _pattern_keys(expression)
+    return None if keys is None else frozenset(keys)

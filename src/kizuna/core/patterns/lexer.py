@@ -125,14 +125,6 @@ _SYMBOLS = {
     "+": K.PLUS,
     "-": K.HYPHEN,  # HYPHEN precedes MINUS in the grammar, so '-' is always HYPHEN
 }
-_LITERAL_GROUPS = {
-    2: K.TimestampLiteral,
-    3: K.HexLiteral,
-    4: K.BinaryLiteral,
-    6: K.StringLiteral,
-    10: K.InvalidCharacter,
-}
-
 _WORDS = {
     "AND": K.AND,
     "OR": K.OR,
@@ -154,6 +146,15 @@ _WORDS = {
     # BoolLiteral precedes the TRUE/FALSE keyword rules, so these never lex as keywords.
     "true": K.BoolLiteral,
     "false": K.BoolLiteral,
+}
+
+
+_LITERAL_GROUPS = {
+    2: K.TimestampLiteral,
+    3: K.HexLiteral,
+    4: K.BinaryLiteral,
+    6: K.StringLiteral,
+    10: K.InvalidCharacter,
 }
 
 
