@@ -7,9 +7,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kizuna.core import settings as core_settings
@@ -176,7 +178,22 @@ def init_node(
         party_store.create_node(conn, party.id, now)
     node = Node(home, db, private_key, party, clock, new_id)
     party_service.register(node, party)
+    _publish_extension_definitions(node)
     return node
+
+
+def _publish_extension_definitions(node: Node) -> None:
+    """Hold kizuna's extension-definitions, so they travel with what uses them (DESIGN.md)."""
+    from kizuna.services import ingest
+
+    bundle = orjson.loads(
+        (resources.files("kizuna") / "data" / "extension-definitions.json").read_bytes()
+    )
+    for outcome in ingest.ingest(
+        node, bundle["objects"], submitter=node.home_party, path="registry"
+    ):
+        if outcome.error is not None:
+            raise outcome.error
 
 
 def open_node(
