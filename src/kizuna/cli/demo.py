@@ -56,7 +56,7 @@ class Demo:
         return f"http://{self.host}:{self.port + [c[0] for c in CAST].index(name)}/"
 
     def say(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text, soft_wrap=True)
 
     def check(self, claim: str, ok: bool) -> None:
         mark = "[green]✓[/]" if ok else "[red]✗[/]"

@@ -137,15 +137,19 @@ def quickstart(env: Env, host: str, port: int) -> None:
             tokens.revoke(node, record.id)
     token = tokens.create(node, node.home_party.id, "quickstart")
     base = f"http://{host}:{port}"
-    env.console.print(f"\n[bold]kizuna[/] node [bold]{node.home_party.name}[/] at {base}/")
-    env.console.print(f"  token (shown once): [bold]{token.value}[/]")
     env.console.print(
-        f"  TAXII:  {base}/taxii2/   (HTTP Basic: {node.home_party.name!r} + token, or Bearer)"
+        f"\n[bold]kizuna[/] node [bold]{node.home_party.name}[/] at {base}/", soft_wrap=True
     )
-    env.console.print(f"  API:    {base}/api/docs")
+    env.console.print(f"  token (shown once): [bold]{token.value}[/]", soft_wrap=True)
+    env.console.print(
+        f"  TAXII:  {base}/taxii2/   (HTTP Basic: {node.home_party.name!r} + token, or Bearer)",
+        soft_wrap=True,
+    )
+    env.console.print(f"  API:    {base}/api/docs", soft_wrap=True)
     env.console.print(
         f"  try:    curl -H 'Authorization: Bearer {token.value}' "
-        f"-H 'Accept: application/taxii+json;version=2.1' {base}/taxii2/root/collections/\n"
+        f"-H 'Accept: application/taxii+json;version=2.1' {base}/taxii2/root/collections/\n",
+        soft_wrap=True,
     )
     run_server(env, host, port, "info")
 
