@@ -175,11 +175,6 @@ def test_init_refuses_a_second_node_and_bad_values(home: list[str], tmp_path: Pa
     assert usage.exit_code == 2 and "spy" in usage.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/node.py init_node() calls db.dispose() inside `with db.read() as conn` when "
-    "a node exists, so that connection goes back to a discarded pool and is never closed",
-)
 def test_a_refused_init_leaves_no_connection_open(
     home: list[str], database_url: str | None
 ) -> None:

@@ -222,7 +222,10 @@ def test_headers_on_the_wire(live: LiveServer, partner: tuple[Party, str]) -> No
         assert page.headers["X-TAXII-Date-Added-First"] <= page.headers["X-TAXII-Date-Added-Last"]
         assert body["more"] is True and body["next"]
         manifest = http.get(base + "manifest/", params={"limit": 3}).json()["objects"]
-        assert [m["id"] for m in manifest] == [o["id"] for o in body["objects"]]
+        # The manifest lists the objects of the same page; the seals travelling with them are
+        # not entries of their own.
+        objects = [o["id"] for o in body["objects"] if o["type"] != "x-kizuna-seal"]
+        assert [m["id"] for m in manifest] == objects
         assert page.headers["X-TAXII-Date-Added-First"] == manifest[0]["date_added"]
         assert page.headers["X-TAXII-Date-Added-Last"] == manifest[-1]["date_added"]
         anonymous = requests.get(base + "objects/")

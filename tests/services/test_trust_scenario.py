@@ -64,6 +64,9 @@ FILTERED_PAGE = 4  # a small page for the filtered view, so that it has several
 NS = uuid.UUID("5d7c61a4-27a8-4a59-9b0e-0f5f3c0a9e11")
 
 
+KIZUNA_IDENTITY = "identity--37e53cc4-f46b-4dc9-bdd5-52fdac991bbf"
+
+
 def sid(stix_type: str, seed: str) -> str:
     return f"{stix_type}--{uuid.uuid5(NS, seed)}"
 
@@ -612,6 +615,10 @@ def _build_oracle(sc: Scenario) -> Oracle:
             objects[oid] = OObject(content, content["created_by_ref"], True, OHandling())
         elif content["type"] == "marking-definition":
             objects[oid] = OObject(content, content.get("created_by_ref", home), True)
+        elif content["type"] == "extension-definition" or oid == KIZUNA_IDENTITY:
+            # kizuna's own extension-definitions and their author, held by every node from
+            # init, as the home party's import: TLP:CLEAR.
+            objects[oid] = OObject(content, home, True, OHandling("clear"))
         else:
             raise AssertionError(f"the node holds an object the scenario did not make: {oid}")
     agreed = []

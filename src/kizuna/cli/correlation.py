@@ -48,7 +48,7 @@ def match(env: Env, file: Path, no_sightings: bool) -> None:
     else:
         values = raw.decode("utf-8", errors="replace").splitlines()
         matches, bad = correlation.match_values(node, values, sight=not no_sightings)
-    for value, reason in bad:
+    for _value, reason in bad:
         env.err.print(f"[yellow]skipped[/] {reason}")
     if not matches:
         env.console.print("no match")

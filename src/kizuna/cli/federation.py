@@ -95,8 +95,9 @@ def sync(env: Env, only: str | None, timeout: float) -> None:
             env.console.print(f"[red]{r.peer}[/]: {r.error}")
         else:
             env.console.print(
-                f"[green]{r.peer}[/]: {r.pulled} pulled, {r.stored} new, {r.quarantined} quarantined, "
-                f"{r.pushed} pushed, {r.agreements} agreement copies"
+                f"[green]{r.peer}[/]: {r.pulled} pulled, {r.stored} new, "
+                f"{r.quarantined} quarantined, {r.pushed} pushed, "
+                f"{r.agreements} agreement copies"
             )
     if failed:
         raise SystemExit(1)

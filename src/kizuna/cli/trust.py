@@ -269,7 +269,8 @@ def consent_grant(
     originator: str | None,
     key_file: Path | None,
 ) -> None:
-    """Grant consent to release objects (all of the originator's, unless --object/--type narrow it)."""
+    """Grant consent to release objects onward (all the originator's, unless --object or --type
+    narrow it)."""
     node = env.node()
     granted = consent_service.grant(
         node,

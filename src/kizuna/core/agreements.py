@@ -20,7 +20,9 @@ from kizuna.core.stix.timestamps import parse_timestamp
 
 ONWARD_CLAUSES: tuple[str, ...] = ("originator-consent", "agreement-members")
 STATES: tuple[str, ...] = ("draft", "active", "suspended", "terminated")
-_ID = re.compile(r"^agreement--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+AGREEMENT_ID = _ID = re.compile(
+    r"^agreement--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
 _IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

@@ -35,8 +35,15 @@ class Entry:
     hash: str = ""
 
     def body(self) -> dict[str, object]:
-        """The fields the hash covers (everything but the hash itself)."""
-        data = asdict(self)
+        """The fields the hash covers (everything but the hash itself).
+
+        Numbers go in as decimal strings: RFC 8785 writes numbers as ES6 doubles, exact only up
+        to 2**53, and a microsecond timestamp of a year past 2255 is beyond that.
+        """
+        data: dict[str, object] = {
+            k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+            for k, v in asdict(self).items()
+        }
         del data["hash"]
         return data
 
@@ -68,7 +75,7 @@ class Checkpoint:
 
 def checkpoint_message(seq: int, head: str, time_us: int) -> bytes:
     """What the node signs at a checkpoint."""
-    return signing.canonical({"seq": seq, "hash": head, "time_us": time_us})
+    return signing.canonical({"seq": str(seq), "hash": head, "time_us": str(time_us)})
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,8 @@ def verify_chain(
             problems.append(
                 Problem(
                     e.seq,
-                    f"entry {e.seq} does not follow entry {e.seq - 1}: the chain is broken (entries removed or reordered)",
+                    f"entry {e.seq} does not follow entry {e.seq - 1}: "
+                    "the chain is broken (entries removed or reordered)",
                 )
             )
         if entry_hash(e) != e.hash:
@@ -119,14 +127,16 @@ def verify_chain(
             problems.append(
                 Problem(
                     cp.seq,
-                    f"checkpoint at entry {cp.seq} is past the last entry {last_seq}: entries were removed from the end",
+                    f"checkpoint at entry {cp.seq} is past the last entry {last_seq}: "
+                    "entries were removed from the end",
                 )
             )
         elif heads.get(cp.seq) != cp.hash:
             problems.append(
                 Problem(
                     cp.seq,
-                    f"the chain at entry {cp.seq} differs from its signed checkpoint: the ledger was rewritten",
+                    f"the chain at entry {cp.seq} differs from its signed checkpoint: "
+                    "the ledger was rewritten",
                 )
             )
     return problems

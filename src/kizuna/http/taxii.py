@@ -132,7 +132,8 @@ async def add_objects(request: Request, collection_id: str, party: Caller) -> Re
 def get_manifest(request: Request, collection_id: str, party: Caller) -> Response:
     coll = taxii.collection(collection_id)
     query = _query(request)
-    p = taxii.page(_node(request), party, taxii.scoped(party, coll, query.filters), query)
+    filters = taxii.scoped(party, coll, query.filters)
+    p = taxii.page(_node(request), party, filters, query, content=False)
     return respond(taxii.manifest(p), headers=_date_headers(p))
 
 
@@ -167,7 +168,7 @@ def get_versions(request: Request, collection_id: str, object_id: str, party: Ca
     node = _node(request)
     filters = dataclasses.replace(query.filters, versions=("all",))
     filters = taxii.object_filters(node, party, object_id, taxii.scoped(party, coll, filters))
-    p = taxii.page(node, party, filters, query)
+    p = taxii.page(node, party, filters, query, content=False)
     if not p.releases and query.after is None:
         raise NotFound(f"no object {object_id} for you in this collection")
     return respond(taxii.versions(p), headers=_date_headers(p))

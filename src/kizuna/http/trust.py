@@ -14,6 +14,7 @@ from kizuna.core.consents import CONSENT_TYPE
 from kizuna.core.parties import Party
 from kizuna.core.policy import RULE_NAMES, Decision
 from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.core.taxii import looks_like_id
 from kizuna.errors import Forbidden, InvalidJson, NotFound
 from kizuna.http.api import json, require_home
 from kizuna.http.auth import caller
@@ -190,6 +191,8 @@ async def post_consent(request: Request, party: Caller) -> Response:
 
 def _may_explain(node: Node, party: Party, object_id: str) -> None:
     """The home party explains anything; an originator only its own objects."""
+    if not looks_like_id(object_id):
+        raise NotFound(f"there is no object {object_id!r}: that is not a STIX identifier")
     if party.id == node.home_party.id:
         return
     with node.db.read() as conn:
@@ -251,7 +254,7 @@ def audit(
     object: Annotated[str | None, Query(description="object (or derivative) id")] = None,
 ) -> Response:
     node = _node(request)
-    if party.id != node.home_party.id:
+    if object is not None or party.id != node.home_party.id:
         if object is None:
             raise Forbidden("name the object (?object=ID) whose releases you want to see")
         _may_explain(node, party, object)

@@ -145,6 +145,8 @@ def _rows(conn: Connection, agreement_id: str | None = None) -> list[Stored]:
 
 def history(node: Node, agreement_id: str) -> list[Stored]:
     """Every stored version of an agreement, oldest first."""
+    if not core.AGREEMENT_ID.fullmatch(agreement_id):
+        raise NotFound(f"{agreement_id!r} is not an agreement id (agreement--<uuid>)")
     with node.db.read() as conn:
         found = _rows(conn, agreement_id)
     if not found:

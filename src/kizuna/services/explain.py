@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from kizuna.core.handling import Classification, Handling
 from kizuna.core.parties import Party
 from kizuna.core.policy import Decision, Verdict
-from kizuna.core.redaction import derived_id, profile_name
 from kizuna.core.taxii import Filters
 from kizuna.errors import NotFound
 from kizuna.services import gate, state
@@ -29,13 +28,7 @@ class Explained:
     @property
     def released_id(self) -> str | None:
         """The id the party would receive (a derivative's own id), or None when withheld."""
-        if not self.decision.released:
-            return None
-        d = self.decision
-        if d.redactions or d.withheld_refs or d.cut:
-            name = profile_name(d.redactions, d.withheld_refs, d.cut)
-            return derived_id(self.version.id, name)
-        return self.version.id
+        return gate.released_id(self.version, self.decision) if self.decision.released else None
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

@@ -25,7 +25,8 @@ from kizuna.core.policy import (
     Verdict,
     decide,
 )
-from kizuna.core.redaction import NothingLeft, derive, touching
+from kizuna.core.redaction import NothingLeft, derive, derived_id, profile_name, touching
+from kizuna.core.seals import Seal
 from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.object_types import OBJECT_TYPES
 from kizuna.services import sealing
@@ -199,6 +200,7 @@ def release(
     ctx: Context | None = None,
     *,
     decided: Sequence[tuple[StoredVersion, Decision]] | None = None,
+    sealed: bool = True,
 ) -> Verdicts:
     """THE GATE: decide, derive, seal, ledger; returns the bytes the recipient may have.
 
@@ -232,9 +234,29 @@ def release(
         released.append(Release(v, decision, obj["id"], content, digest(canonical(obj))))
     node.metrics.gate(released, withheld)
     if recipient.id != node.home_party.id and released:
-        released, new_seals = sealing.attach(node, released)
+        new_seals: list[Seal] = []
+        if sealed:
+            released, new_seals = sealing.attach(node, released)
         record(node, recipient, released, new_seals)
     return Verdicts(released, withheld)
+
+
+def released_id(v: StoredVersion, decision: Decision) -> str:
+    """The id the recipient gets: the object's own, or its derivative's deterministic one."""
+    if decision.redactions or decision.withheld_refs or decision.cut:
+        name = profile_name(decision.redactions, decision.withheld_refs, decision.cut)
+        return derived_id(v.id, name)
+    return v.id
+
+
+def describe(node: Node, decided: Sequence[tuple[StoredVersion, Decision]]) -> list[Release]:
+    """What a manifest or versions list may say of released objects: ids and versions only.
+
+    Nothing of their content leaves, so nothing is sealed or written to the ledger.
+    """
+    described = [Release(v, d, released_id(v, d), b"", "") for v, d in decided if d.released]
+    node.metrics.gate(described, [])
+    return described
 
 
 def _required(stix_type: str) -> frozenset[str]:

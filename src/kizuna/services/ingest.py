@@ -24,9 +24,9 @@ from kizuna.core.patterns import InvalidPattern, compile_pattern
 from kizuna.core.protocol import PROTOCOL_TYPES, protocol_handling
 from kizuna.core.seals import SEAL_TYPE, Seal
 from kizuna.core.signing import canonical, digest
+from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.refs import references
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
-from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.validate import validate
 from kizuna.errors import InvalidStix, KizunaError, OriginatorMismatch, VersionConflict
 from kizuna.services import sealing, state
@@ -218,7 +218,9 @@ def _scos(objects: Sequence[Any], results: Mapping[int, Outcome]) -> list[dict[s
     return [
         o
         for i, o in enumerate(objects)
-        if isinstance(o, dict) and results[i].ok and (o.get("type") in SCO_TYPES or "created" not in o)
+        if isinstance(o, dict)
+        and results[i].ok
+        and (o.get("type") in SCO_TYPES or "created" not in o)
     ]
 
 
@@ -247,7 +249,10 @@ def _prepare(
         except InvalidPattern as exc:  # refused at ingest, with the position and the reason
             raise InvalidStix(f"{obj['id']}: {exc.message}", code=exc.code) from exc
     stamp = obj.get("modified") or obj.get("created")
-    modified = parse_timestamp(stamp) if isinstance(stamp, str) else 0
+    try:
+        modified = parse_timestamp(stamp) if isinstance(stamp, str) else 0
+    except ValueError as exc:  # on an SCO the validator does not check these (STIX §6)
+        raise InvalidStix(f"{obj['id']}: its version timestamp {stamp!r}: {exc}") from exc
     try:
         dig = digest(canonical(obj))
     except ValueError as exc:

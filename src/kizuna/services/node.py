@@ -155,9 +155,10 @@ def init_node(
     db = Database(database_url_for(home, database_url))
     migrate.upgrade(db)
     with db.read() as conn:
-        if party_store.home_party_id(conn) is not None:
-            db.dispose()
-            raise AlreadyExists(f"a node is already initialised in {home}")
+        exists = party_store.home_party_id(conn) is not None
+    if exists:
+        db.dispose()
+        raise AlreadyExists(f"a node is already initialised in {home}")
     if key_path.exists():
         db.dispose()
         raise AlreadyExists(f"{key_path} exists; move it away or use another --home")
@@ -220,6 +221,10 @@ def open_node(
     if home_id is None:
         db.dispose()
         raise NodeNotInitialised(f"the database of {home} holds no node; run `kizuna init`")
-    private_key = read_key(key_path)
+    try:
+        private_key = read_key(key_path)
+    except InvalidInput:
+        db.dispose()
+        raise
     home_party = next(p for p in everyone if p.id == home_id)
     return Node(home, db, private_key, home_party, clock, new_id)

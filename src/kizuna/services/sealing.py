@@ -49,7 +49,7 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
     known: dict[tuple[str, int, str], bytes] = node.cache.setdefault("seal_bytes", {})
     if len(known) > _SEALS_KEPT:
         known.clear()
-    wanted = [(r.id, r.version.modified, home if r.derived else r.version.source) for r in releases]
+    wanted = [(r.id, r.version.modified, _signer(r, home)) for r in releases]
     missing = [(oid, m) for oid, m, signer in wanted if (oid, m, signer) not in known]
     stored: dict[tuple[str, int], list[Seal]] = {}
     if missing:
@@ -73,6 +73,17 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
                 seal_bytes = known[key] = orjson.dumps(found.to_stix())
         out.append(Release(r.version, r.decision, r.id, r.content, r.digest, seal_bytes))
     return out, made
+
+
+def _signer(r: ReleaseT, home: str) -> str:
+    """Who seals a release: the originator named in ``created_by_ref``; this node for what it
+    derived, originated or imported, and for an object that names no party as its creator
+    (a registry identity, a relayed feed object): the receiving node cannot know the source
+    of record of such an object and expects the seal of the node that sent it (``screen``)."""
+    source = r.version.source
+    if r.derived or source == home:
+        return home
+    return source if orjson.loads(r.content).get("created_by_ref") == source else home
 
 
 @dataclass
@@ -114,6 +125,8 @@ def screen(
         if i in out.seals or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             continue
         creator = obj.get("created_by_ref")
+        if not isinstance(creator, str):
+            continue  # not an id: the validator refuses the object with the reason
         relay = path in ("taxii", "api") and creator in parties and creator != submitter.id
         if path != "sync" and not relay:
             continue
@@ -196,4 +209,6 @@ def _expected_signer(obj: Mapping[str, Any], submitter: str, parties: Mapping[st
     a derivative is sealed by the holder that derived it, which sent it."""
     creator = obj.get("created_by_ref")
     derived = DERIVATIVE_EXTENSION in (obj.get("extensions") or {})
-    return submitter if derived or creator not in parties else str(creator)
+    if derived or not isinstance(creator, str) or creator not in parties:
+        return submitter
+    return creator

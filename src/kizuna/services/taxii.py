@@ -14,6 +14,7 @@ import orjson
 from kizuna.core import taxii
 from kizuna.core.parties import Party
 from kizuna.core.policy import Context, Decision
+from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, RELEASED, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
@@ -61,20 +62,31 @@ class Page:
         return self.releases[-1].version.date_added if self.releases else None
 
 
-def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
+def page(
+    node: Node, caller: Party, filters: Filters, query: Query, *, content: bool = True
+) -> Page:
     """Up to ``limit`` objects released to the caller, in ``date_added`` order.
 
     The gate filters before the limit applies (DESIGN.md), and the scan goes on past a full
     page until it finds one more releasable object, so ``more`` is never a guess; ``next``
-    then points just before that object, so no withheld row is read twice.
+    then points just before that object, so no withheld row is read twice. Without
+    ``content`` (manifest, versions) nothing leaves but ids and versions: no seals, no ledger.
     """
     ctx = gate.context(node)
     chosen: list[tuple[StoredVersion, Decision]] = []
     position = query.after
     more = False
     resume: int | None = None
-    # Toward another party each object may travel with its seal: keep the page within limit.
-    wanted = query.limit if caller.id == node.home_party.id else max(1, query.limit // 2)
+    # Toward another party each object travels with its seal, unless the filters ask for
+    # objects a seal is not (a type or ids) or the page has room for one object only. The
+    # manifest pages alike (listing the objects, not their seals), so its pages match.
+    sealed = (
+        caller.id != node.home_party.id
+        and query.limit > 1
+        and not filters.ids
+        and (not filters.types or SEAL_TYPE in filters.types)
+    )
+    wanted = query.limit // 2 if sealed else query.limit
     batch = wanted + 1
     with node.db.read() as conn:
         while True:
@@ -98,7 +110,11 @@ def page(node: Node, caller: Party, filters: Filters, query: Query) -> Page:
             # Read next about as many rows as the share released so far says the page needs.
             share = max(released_here, 1) / len(rows)
             batch = min(max(int((wanted - len(chosen) + 1) / share * 1.2), wanted + 1), _MAX_SCAN)
-    releases = gate.release(node, caller, [v for v, _ in chosen], ctx, decided=chosen).released
+    versions = [v for v, _ in chosen]
+    if content:
+        releases = gate.release(node, caller, versions, ctx, decided=chosen, sealed=sealed).released
+    else:
+        releases = gate.describe(node, chosen)
     return Page(releases, more, taxii.encode_cursor(resume) if resume is not None else None)
 
 
@@ -131,27 +147,15 @@ def manifest(p: Page) -> dict[str, Any]:
     if p.next:
         out["next"] = p.next
     if p.releases:
-        out["objects"] = []
-        for r in p.releases:
-            added = taxii.taxii_timestamp(r.version.date_added)
-            out["objects"].append(
-                {
-                    "id": r.id,
-                    "date_added": added,
-                    "version": _version_of(r),
-                    "media_type": MEDIA_STIX,
-                }
-            )
-            if r.seal is not None:
-                seal = orjson.loads(r.seal)
-                out["objects"].append(
-                    {
-                        "id": seal["id"],
-                        "date_added": added,
-                        "version": seal["modified"],
-                        "media_type": MEDIA_STIX,
-                    }
-                )
+        out["objects"] = [
+            {
+                "id": r.id,
+                "date_added": taxii.taxii_timestamp(r.version.date_added),
+                "version": _version_of(r),
+                "media_type": MEDIA_STIX,
+            }
+            for r in p.releases
+        ]
     return out
 
 

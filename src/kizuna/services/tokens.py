@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from kizuna.storage import tokens as token_store
 from kizuna.storage.tokens import TokenRecord
 
 PREFIX = "kz"
+_TOKEN_ID = re.compile(r"[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def create(node: Node, party_name_or_id: str, name: str = "default") -> NewToken
 def revoke(node: Node, token_id: str) -> TokenRecord:
     """Revoke a token by its id (the middle part of the token, shown by `token list`)."""
     token_id = token_id.removeprefix(f"{PREFIX}_").split("_", 1)[0]
+    if not _TOKEN_ID.fullmatch(token_id):
+        raise NotFound(f"no token with id {token_id!r}")
     with node.db.write() as conn:
         record = token_store.get(conn, token_id)
         if record is None:
@@ -70,6 +74,8 @@ def authenticate(node: Node, token: str, user: str | None = None) -> Party:
     if len(parts) != 3 or parts[0] != PREFIX:
         raise NotAuthenticated("the token is not a kizuna token (kz_<id>_<secret>)")
     _, token_id, secret = parts
+    if not _TOKEN_ID.fullmatch(token_id):
+        raise NotAuthenticated("the token is unknown, wrong or revoked")
     with node.db.read() as conn:
         record = token_store.get(conn, token_id)
     expected = record.secret_hash if record else _hash("")
