@@ -86,6 +86,7 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
     env.err.print(f"  JSON API         http://{host}:{port}/api/docs")
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again under the
     # handler it found; this one makes that a clean exit (status 0) instead of death by signal.
+    # Ctrl-C is re-raised the same way, as KeyboardInterrupt: also a clean stop, not "Aborted!".
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
@@ -97,6 +98,8 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
             log_level=log_level,
             timeout_graceful_shutdown=10,
         )
+    except KeyboardInterrupt:
+        env.err.print("stopped")
     finally:
         signal.signal(signal.SIGTERM, previous)
 

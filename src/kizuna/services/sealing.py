@@ -125,8 +125,9 @@ def screen(
         if i in out.seals or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             continue
         creator = obj.get("created_by_ref")
-        if not isinstance(creator, str):
+        if creator is not None and not isinstance(creator, str):
             continue  # not an id: the validator refuses the object with the reason
+        # (No creator at all is checked too: such an object needs the seal of its sender.)
         relay = path in ("taxii", "api") and creator in parties and creator != submitter.id
         if path != "sync" and not relay:
             continue

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.taxii import RELEASED, Filters, Query
 from kizuna.errors import KizunaError
@@ -25,13 +26,18 @@ from kizuna.services import agreements, ingest, state, taxii
 from kizuna.services import parties as party_service
 from kizuna.services import peers as peer_service
 from kizuna.services.node import Node
+from kizuna.storage import objects as store
 from kizuna.storage import peers as peer_store
+from kizuna.storage import seals as seal_store
 from kizuna.storage.peers import PeerRecord
 
 log = logging.getLogger("kizuna.sync")
 
 PAGE = 500
 ATTEMPTS = 4
+# Pages in a row that say ``more`` but do not move the cursor (a peer or a cache on the path
+# replaying itself) before the sync of that peer gives up instead of asking forever.
+STALLED_PAGES = 3
 
 TransportFactory = Callable[[PeerRecord], httpx.AsyncBaseTransport | None]
 Progress = Callable[[str, int], None]
@@ -121,10 +127,34 @@ async def _agreements(node: Node, client: PeerClient, result: PeerResult) -> Non
     """Fetch the peer's copies of our agreements; signatures merge, bad copies are refused."""
     for document in await client.agreements():
         try:
+            if await asyncio.to_thread(_holds_already, node, document):
+                continue
             await asyncio.to_thread(agreements.add, node, document)
             result.agreements += 1
         except KizunaError as exc:
             log.warning("refused an agreement copy from %s: %s", result.peer, exc.message)
+
+
+def _holds_already(node: Node, document: dict[str, Any]) -> bool:
+    """Whether this node holds the same agreement version with every signature of the copy.
+
+    Storing a copy moves the node's policy generation on, and a moved generation makes every
+    peer read this node's whole view again; a copy that adds nothing must not do that.
+    """
+    version = document.get("version")
+    if not isinstance(document.get("id"), str) or not isinstance(version, int):
+        return False
+    try:
+        held = agreements.get(node, document["id"], version).agreement.document
+    except KizunaError:
+        return False
+    signed = {orjson.dumps(s, option=orjson.OPT_SORT_KEYS) for s in held.get("signatures", ())}
+    return {k: v for k, v in held.items() if k != "signatures"} == {
+        k: v for k, v in document.items() if k != "signatures"
+    } and all(
+        orjson.dumps(s, option=orjson.OPT_SORT_KEYS) in signed
+        for s in document.get("signatures", ())
+    )
 
 
 async def _pull(
@@ -138,6 +168,7 @@ async def _pull(
     cursor = current.cursor
     peer_party = party_service.find(node, record.party_id)
     rescanned = False
+    stalled = 0
     while True:
         after = format_timestamp(cursor) if cursor is not None else None
         page = await client.pull(after, PAGE)
@@ -146,18 +177,25 @@ async def _pull(
             not rescanned
             and generation is not None
             and current.policy_generation is not None
-            and generation != current.policy_generation
+            and generation > current.policy_generation
             and cursor is not None
         ):
             # The peer's agreements or consents changed: objects it held back before may be
             # released to us now, behind our cursor. Read its whole view again (idempotent).
+            # Generations only grow: an older one comes from a replayed page, not a change.
             rescanned, cursor = True, None
             continue
+        fresh = await asyncio.to_thread(_not_held, node, page.objects)
         outcomes = await asyncio.to_thread(
-            ingest.ingest, node, page.objects, submitter=peer_party, path="sync"
+            ingest.ingest, node, fresh, submitter=peer_party, path="sync"
         )
         result.pulled += len(page.objects)
-        result.stored += sum(1 for o in outcomes if o.status == "stored")
+        # New objects; seals are kept beside them (and a seal seen again reports "stored").
+        result.stored += sum(
+            1
+            for o, obj in zip(outcomes, fresh, strict=True)
+            if o.status == "stored" and obj.get("type") != SEAL_TYPE
+        )
         result.quarantined += sum(1 for o in outcomes if o.quarantined)
         new_cursor = cursor
         if page.last_added is not None:
@@ -172,11 +210,64 @@ async def _pull(
         await asyncio.to_thread(
             _save_cursor, node, record.id, new_cursor, generation, len(page.objects)
         )
+        stalled = stalled + 1 if page.more and new_cursor == cursor else 0
         cursor = new_cursor
         if progress is not None:
             progress(result.peer, len(page.objects))
         if not page.more or page.last_added is None:
             return
+        if stalled >= STALLED_PAGES:
+            raise PeerError(
+                f"{record.url} sent {stalled} pages in a row that do not move past {after}",
+                retry=False,
+            )
+
+
+def _not_held(node: Node, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page without the object versions this node holds already, and without the seals
+    it keeps already: peers send back our own objects (the originator always receives its
+    own) and relay what others sent us, so most of a page is often known. Checking and
+    verifying those again would change nothing: a held version is immutable (another with the
+    same id and modified is refused as a conflict), and a seal that is new for a held version
+    still goes to ingest, which checks it against the stored version (and so lifts a
+    quarantine that waited for it)."""
+    keys: dict[int, tuple[str, int]] = {}
+    for i, obj in enumerate(objects):
+        oid = obj.get("id")
+        if obj.get("type") == SEAL_TYPE or not isinstance(oid, str):
+            continue
+        stamp = obj.get("modified") or obj.get("created")
+        try:
+            keys[i] = (oid, parse_timestamp(stamp) if isinstance(stamp, str) else 0)
+        except ValueError:
+            continue  # ingest reports it
+    if not keys:
+        return objects
+    with node.db.read() as conn:
+        existing = store.existing_versions(conn, {oid for oid, _ in keys.values()})
+        held = {(oid, v.modified) for oid, versions in existing.items() for v in versions}
+        sealed = seal_store.find(conn, held)
+    kept: list[dict[str, Any]] = []
+    for i, obj in enumerate(objects):
+        if i in keys:
+            new = keys[i] not in held
+        else:
+            new = obj.get("type") != SEAL_TYPE or _seal_is_new(obj, held, sealed)
+        if new:
+            kept.append(obj)
+    return kept
+
+
+def _seal_is_new(
+    obj: dict[str, Any], held: set[tuple[str, int]], sealed: dict[tuple[str, int], list[Any]]
+) -> bool:
+    try:
+        key = (str(obj["sealed_ref"]), parse_timestamp(str(obj["sealed_version"])))
+    except (KeyError, ValueError):
+        return True  # ingest reports what is wrong with it
+    if key not in held:
+        return True
+    return all(s.signer != obj.get("created_by_ref") for s in sealed.get(key, ()))
 
 
 async def _push(node: Node, record: PeerRecord, client: PeerClient, result: PeerResult) -> None:
@@ -228,7 +319,10 @@ def _save_cursor(
             conn,
             peer_id,
             cursor=cursor,
-            policy_generation=generation if generation is not None else current.policy_generation,
+            policy_generation=max(
+                (g for g in (generation, current.policy_generation) if g is not None),
+                default=None,
+            ),
             pulled=current.pulled + count,
         )
 
