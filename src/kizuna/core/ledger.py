@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from kizuna.core import signing
 
@@ -50,15 +50,20 @@ class Entry:
 
 def entry_hash(entry: Entry) -> str:
     """The chain hash of an entry."""
-    return "sha256:" + hashlib.sha256(signing.canonical(entry.body())).hexdigest()
+    return _hash(entry.body())
+
+
+def _hash(body: dict[str, object]) -> str:
+    return "sha256:" + hashlib.sha256(signing.canonical(body)).hexdigest()
 
 
 def chain(prev_hash: str, entries: Iterable[Entry]) -> list[Entry]:
     """Link new entries onto ``prev_hash``, filling in prev_hash and hash."""
     out = []
     for e in entries:
-        linked = Entry(**{**asdict(e), "prev_hash": prev_hash, "hash": ""})
-        linked = Entry(**{**asdict(linked), "hash": entry_hash(linked)})
+        body = e.body()
+        body["prev_hash"] = prev_hash
+        linked = replace(e, prev_hash=prev_hash, hash=_hash(body))
         out.append(linked)
         prev_hash = linked.hash
     return out

@@ -31,7 +31,7 @@ def _acceptable(media: str, params: dict[str, str]) -> bool:
     return media == TAXII and params.get("version", "2.1") == "2.1"
 
 
-def accept_taxii(request: Request) -> None:
+async def accept_taxii(request: Request) -> None:
     """A TAXII request must accept ``application/taxii+json;version=2.1`` (bare is fine)."""
     header = request.headers.get("accept")
     if header is None:
@@ -43,7 +43,7 @@ def accept_taxii(request: Request) -> None:
         )
 
 
-def content_taxii(request: Request) -> None:
+async def content_taxii(request: Request) -> None:
     """A TAXII POST body must be ``application/taxii+json`` (version 2.1 if given)."""
     header = request.headers.get("content-type")
     ranges = _ranges(header or "")

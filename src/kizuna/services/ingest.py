@@ -9,7 +9,7 @@ nothing it has not committed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,8 +146,13 @@ def ingest(
     *,
     submitter: Party,
     path: str,
+    record: Callable[[Connection, list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
-    """Check and store a batch of objects; one outcome per object, in order."""
+    """Check and store a batch of objects; one outcome per object, in order.
+
+    ``record`` runs in the same transaction with the outcomes (the TAXII status resource), so
+    what is acknowledged and what is stored commit together.
+    """
     if path not in PATHS:
         raise ValueError(f"unknown ingest path {path!r}")
     parties = state.current(node).parties
@@ -202,7 +207,9 @@ def ingest(
             _resolve_pending(node, conn, list(batch_markings))
         if any(c.new.type in _STATE_TYPES for c in stored):
             party_store.bump_generation(conn)
-    outcomes = [results[i] for i in range(len(objects))]
+        outcomes = [results[i] for i in range(len(objects))]
+        if record is not None:
+            record(conn, outcomes)
     node.metrics.ingest(path, outcomes)
     # Observations a peer sends were correlated on its node (its sightings follow); those a
     # party posts here, or the home party imports, are correlated here.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from kizuna.core import taxii
 from kizuna.core.parties import Party
@@ -201,21 +202,25 @@ def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dic
     if not isinstance(objects, list):
         raise InvalidJson('the envelope\'s "objects" must be a list')
     now = node.now()
-    outcomes = ingest.ingest(node, objects, submitter=caller, path="taxii")
-    successes, failures = [], []
-    for o in outcomes:
-        entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
-        if o.ok:
-            if o.status == "unchanged":
-                entry["message"] = "already stored with the same content"
-            successes.append(entry)
-        else:
-            entry["message"] = str(o.error)
-            failures.append(entry)
     status_id = str(uuid.uuid4())
-    status = taxii.status_resource(status_id, now, successes, failures)
-    with node.db.write() as conn:
+    status: dict[str, Any] = {}
+
+    def record(conn: Connection, outcomes: list[ingest.Outcome]) -> None:
+        # In the objects' own transaction: one commit, and no status without its objects.
+        successes, failures = [], []
+        for o in outcomes:
+            entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
+            if o.ok:
+                if o.status == "unchanged":
+                    entry["message"] = "already stored with the same content"
+                successes.append(entry)
+            else:
+                entry["message"] = str(o.error)
+                failures.append(entry)
+        status.update(taxii.status_resource(status_id, now, successes, failures))
         status_store.add(conn, status_id, caller.id, now, orjson.dumps(status))
+
+    ingest.ingest(node, objects, submitter=caller, path="taxii", record=record)
     return status
 
 

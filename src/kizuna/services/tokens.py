@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from kizuna.core.parties import Party
 from kizuna.errors import NotAuthenticated, NotFound
+from kizuna.services import state
 from kizuna.services.node import Node
-from kizuna.services.parties import all_parties, find
+from kizuna.services.parties import find
 from kizuna.storage import tokens as token_store
 from kizuna.storage.tokens import TokenRecord
 
@@ -82,7 +83,7 @@ def authenticate(node: Node, token: str, user: str | None = None) -> Party:
     ok = hmac.compare_digest(expected, _hash(secret))
     if record is None or not ok or record.revoked_us is not None:
         raise NotAuthenticated("the token is unknown, wrong or revoked")
-    party = next((p for p in all_parties(node) if p.id == record.party_id), None)
+    party = state.current(node).parties.get(record.party_id)
     if party is None:
         raise NotAuthenticated("the token's party no longer exists")
     if user is not None and user not in (party.id, party.name):
