@@ -13,6 +13,7 @@ from kizuna.errors import NotAuthenticated, NotFound
 from kizuna.services import state
 from kizuna.services.node import Node
 from kizuna.services.parties import find
+from kizuna.storage import parties as party_store
 from kizuna.storage import tokens as token_store
 from kizuna.storage.tokens import TokenRecord
 
@@ -57,6 +58,7 @@ def revoke(node: Node, token_id: str) -> TokenRecord:
         if record is None:
             raise NotFound(f"no token with id {token_id!r}")
         token_store.revoke(conn, token_id, node.now())
+        party_store.bump_generation(conn)  # every process forgets the token at once
         revoked = token_store.get(conn, token_id)
     assert revoked is not None
     return revoked
@@ -77,13 +79,23 @@ def authenticate(node: Node, token: str, user: str | None = None) -> Party:
     _, token_id, secret = parts
     if not _TOKEN_ID.fullmatch(token_id):
         raise NotAuthenticated("the token is unknown, wrong or revoked")
-    with node.db.read() as conn:
-        record = token_store.get(conn, token_id)
+    current = state.current(node)
+    # Token records are kept per generation: a revocation bumps it, in any process.
+    known: dict[str, TokenRecord] = node.cache.setdefault("tokens", {})
+    if node.cache.get("tokens_generation") != current.generation:
+        known.clear()
+        node.cache["tokens_generation"] = current.generation
+    record = known.get(token_id)
+    if record is None:
+        with node.db.read() as conn:
+            record = token_store.get(conn, token_id)
+        if record is not None:
+            known[token_id] = record
     expected = record.secret_hash if record else _hash("")
     ok = hmac.compare_digest(expected, _hash(secret))
     if record is None or not ok or record.revoked_us is not None:
         raise NotAuthenticated("the token is unknown, wrong or revoked")
-    party = state.current(node).parties.get(record.party_id)
+    party = current.parties.get(record.party_id)
     if party is None:
         raise NotAuthenticated("the token's party no longer exists")
     if user is not None and user not in (party.id, party.name):
