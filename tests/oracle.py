@@ -412,8 +412,11 @@ class Oracle:
         # ALIGNED: agreements a release marking names restrict the governing agreement too.
         if h.release_agreements and a.id not in h.release_agreements and "named" not in off:
             return "not one of the agreements the originator named"
-        # Rule 4: GREEN stays in the originator's community (a consent never lifts rule 4).
-        if onward and tlp == "green" and o.source not in a.parties and "green" not in off:
+        # Rule 4: GREEN stays in the originator's community. ALIGNED (docs/policy.md): a
+        # consent naming the recipient lifts this TLP condition as it lifts rule 5's onward
+        # limits; otherwise raising GREEN to AMBER could add a release, which DESIGN forbids.
+        green_held = o.source not in a.parties and not consent
+        if onward and tlp == "green" and green_held and "green" not in off:
             return "GREEN onward needs the originator in the agreement"
         if h.classification is not None and "classification" not in off:
             scheme, level = h.classification

@@ -214,6 +214,9 @@ CRAFTED: list[tuple[str, str, str, OHandling]] = [
     # agreement-members pre-consents within the partnership (no consent to NISC or ACSC).
     ("BSI", "import", "malware", OHandling("green", None, "agreement-members",
                                            release_agreements=frozenset({AID["partnership"]}))),
+    # The same for ACSC, whose consents cover no malware: nothing lifts the condition here.
+    ("ACSC", "import", "malware", OHandling("green", None, "agreement-members",
+                                            release_agreements=frozenset({AID["eu-jp"]}))),
     # The trilateral's onward clause lets a classified NISC object go on to BSI.
     ("NISC", "import", "indicator", OHandling("green", ("JP", "秘"))),
 ]  # fmt: skip

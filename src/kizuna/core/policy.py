@@ -367,7 +367,10 @@ def _try_agreement(
         return Verdict(
             4, False, f"the originator restricted release to other agreements than {ref}"
         )
-    if onward and tlp == "green" and not agreement.includes(subject.source):
+    if onward and tlp == "green" and not agreement.includes(subject.source) and not consented:
+        # GREEN stays in the originator's community, unless the originator consented to this
+        # recipient: like rule 5's onward limits, that is the source's permission to lift it
+        # (and without it, raising GREEN to AMBER could add a release).
         return Verdict(
             4, False, f"TLP:GREEN stays in the originator's community; {ref} excludes it"
         )
