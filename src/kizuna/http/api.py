@@ -13,9 +13,9 @@ from kizuna import __version__
 from kizuna.core import taxii as core_taxii
 from kizuna.core.parties import Party
 from kizuna.core.taxii import Filters
-from kizuna.errors import Forbidden, InvalidJson, NotFound
+from kizuna.errors import Forbidden, NotFound
 from kizuna.http.auth import caller
-from kizuna.http.body import read_body
+from kizuna.http.body import read_json
 from kizuna.services import export, importer, parties, taxii
 from kizuna.services.node import Node
 
@@ -138,11 +138,7 @@ class IngestOut(BaseModel):
 )
 async def post_objects(request: Request, party: Caller) -> Response:
     node = _node(request)
-    body = await read_body(request, node.settings()["max_content_length"])
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    document = await read_json(request, node.settings()["max_content_length"])
     objects = importer.objects_of(document, "request body")
     report = await run_in_threadpool(importer.ingest_objects, node, party, objects, "api")
     return json(report.summary())

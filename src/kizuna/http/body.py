@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from fastapi import Request
 
-from kizuna.errors import InvalidInput, TooLarge
+from kizuna.errors import InvalidInput, InvalidJson, TooLarge
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -23,3 +26,12 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise TooLarge(f"the body is over {limit} bytes, the most this node takes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON: TooLarge past ``limit`` bytes, InvalidJson if it is not JSON."""
+    body = await read_body(request, limit)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the request body is not JSON: {exc}") from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +17,7 @@ from kizuna.core.taxii import looks_like_id
 from kizuna.errors import Forbidden, InvalidJson, NotFound
 from kizuna.http.api import json, require_home
 from kizuna.http.auth import caller
-from kizuna.http.body import read_body
+from kizuna.http.body import read_json
 from kizuna.services import agreements as agreement_service
 from kizuna.services import consents as consent_service
 from kizuna.services import explain as explain_service
@@ -118,11 +117,7 @@ def agreement_history(request: Request, agreement_id: str, party: Caller) -> Res
 )
 async def post_agreement(request: Request, party: Caller) -> Response:
     node = _node(request)
-    body = await read_body(request, node.settings()["max_content_length"])
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    document = await read_json(request, node.settings()["max_content_length"])
     if not isinstance(document, dict):
         raise InvalidJson("the request body must be one agreement document")
     if party.id != node.home_party.id and party.id not in {
@@ -172,11 +167,7 @@ def list_consents(request: Request, party: Caller) -> Response:
 @router.post("/consents", summary="Submit a consent object you signed (x-kizuna-consent)")
 async def post_consent(request: Request, party: Caller) -> Response:
     node = _node(request)
-    body = await read_body(request, node.settings()["max_content_length"])
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the request body is not JSON: {exc}") from exc
+    obj = await read_json(request, node.settings()["max_content_length"])
     if not isinstance(obj, dict) or obj.get("type") != CONSENT_TYPE:
         raise InvalidJson(f"the request body must be one {CONSENT_TYPE} object")
     if obj.get("created_by_ref") != party.id:
