@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -409,6 +410,15 @@ def demo(env: Env, host: str, port: int, once: bool) -> None:
     release waits for the originator's consent and a receipt comes back, and a tampered object
     is quarantined. The nodes then keep serving until Ctrl-C (or exit with --once).
     """
+    for offset in range(len(CAST)):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port + offset))
+            except OSError as exc:
+                raise click.ClickException(
+                    f"port {port + offset} on {host} is not free ({exc.strerror}); "
+                    "choose four free ports with --port"
+                ) from exc
     console = Console()
     result = asyncio.run(_run(Demo(console, env.home / "demo", host, port), once))
     raise SystemExit(result)

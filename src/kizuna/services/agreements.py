@@ -228,6 +228,8 @@ def add(node: Node, document: Mapping[str, Any]) -> Agreement:
             merged = {**stored_doc, "signatures": list(signatures.values())}
             parsed = core.parse(merged, same[0][2])
             state = _signed_state(parsed, same[0][2])
+            if merged == stored_doc:
+                return parsed  # the same copy again (a peer's, say): nothing changes
             conn.execute(
                 update(table)
                 .where(table.c.id == parsed.id, table.c.version == parsed.version)

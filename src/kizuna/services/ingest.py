@@ -291,14 +291,15 @@ def _keep_seals(
         if isinstance(s, Seal) and (s.object_id, s.version, s.signer) not in valid
     ]
     accepted = list(screened.valid) + sealing.check_late(conn, late)
-    seal_store.add(conn, accepted)
+    new = seal_store.add(conn, accepted)
     kept = {(s.object_id, s.version, s.signer) for s in accepted}
     for index, s in screened.seals.items():
         obj = objects[index]
         if isinstance(s, KizunaError):
             results[index] = _failed(index, obj, s)[1]
         elif (s.object_id, s.version, s.signer) in kept:
-            results[index] = Outcome(s.id, s.created, "stored")
+            status = "stored" if (s.object_id, s.version, s.signer) in new else "unchanged"
+            results[index] = Outcome(s.id, s.created, status)
         else:
             error = InvalidStix(f"{s.id}: it seals no version this node holds, or does not verify")
             results[index] = Outcome(s.id, s.created, "failed", error)

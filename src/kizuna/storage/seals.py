@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
@@ -40,12 +41,14 @@ def find(conn: Connection, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, i
     return out
 
 
-def add(conn: Connection, new: Sequence[Seal]) -> None:
-    """Store seals not stored yet (a seal is deterministic: the same one twice is one)."""
+def add(conn: Connection, new: Sequence[Seal]) -> set[tuple[str, str, str]]:
+    """Store seals not stored yet (a seal is deterministic: the same one twice is one).
+
+    Returns the (object id, version, signer) of those it stored now."""
     if not new:
-        return
+        return set()
     have = find(conn, [(s.object_id, _modified(s)) for s in new])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in new:
         key = (s.object_id, _modified(s))
         if any(h.signer == s.signer for h in have.get(key, ())):
@@ -66,3 +69,4 @@ def add(conn: Connection, new: Sequence[Seal]) -> None:
         )
     if rows:
         conn.execute(insert(seals), rows)
+    return {(str(r["object_id"]), str(r["version"]), str(r["signer"])) for r in rows}
