@@ -33,6 +33,7 @@ from faults import (
     seals_kept,
     versions,
 )
+from federation_kit import Federation
 from scenario import (
     Published,
     agree_everywhere,
@@ -43,7 +44,6 @@ from scenario import (
     released_up_to,
 )
 
-from conftest import Federation
 from kizuna.cli.main import cli
 from kizuna.core import seals as core_seals
 from kizuna.core import signing

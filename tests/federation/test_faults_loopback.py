@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from faults import ids, quarantined, sealed_by, versions
+from federation_kit import PARTIES
 from live_nodes import BadServer, LiveNode, build, cli, popen_cli
 from scenario import (
     Published,
@@ -29,7 +30,6 @@ from scenario import (
     released_up_to,
 )
 
-from conftest import PARTIES
 from kizuna.core import signing
 from kizuna.services import explain, parties, peers, sync, tokens
 from kizuna.services.node import Node, new_private_key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
+from federation_kit import AMBER, GREEN, STRICT, Federation, indicator
 
 from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.taxii import Filters
@@ -12,8 +13,6 @@ from kizuna.services import consents, explain, ingest, ledger, parties
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import seals as seal_store
-
-from conftest import AMBER, GREEN, STRICT, Federation, indicator  # noqa: I001
 
 
 def held(node: Node) -> dict[str, dict]:

@@ -197,7 +197,7 @@ def ingest(
             )
             checked.append(_Checked(index, obj, new, unresolved))
         stored = _write(node, conn, checked, results)
-        _keep_seals(conn, objects, screened, results)
+        _keep_seals(node.cache, conn, objects, screened, results)
         for index in screened.quarantine:
             found = results.get(index)
             if found is not None and found.status == "stored":
@@ -277,6 +277,7 @@ def _special(obj: Mapping[str, Any], handling_json: str, quarantine: str | None)
 
 
 def _keep_seals(
+    node_cache: dict[str, Any],
     conn: Connection,
     objects: Sequence[Any],
     screened: sealing.Screened,
@@ -292,6 +293,8 @@ def _keep_seals(
     ]
     accepted = list(screened.valid) + sealing.check_late(conn, late)
     new = seal_store.add(conn, accepted)
+    if new:
+        node_cache.pop("seal_bytes", None)  # seals known to be missing may be here now
     kept = {(s.object_id, s.version, s.signer) for s in accepted}
     for index, s in screened.seals.items():
         obj = objects[index]

@@ -38,6 +38,11 @@ def record(
     # next release records them again rather than trusting a memory of them.
     keys = [(r.id, r.version.modified, r.digest) for r in releases]
     now = node.now()
+    if not new_seals:
+        # A repeated read: when the ledger has all of it already, take no write lock at all.
+        with node.db.read() as conn:
+            if set(keys) <= ledger_store.already_released(conn, recipient.id, keys):
+                return 0
     with node.db.write() as conn:
         seal_store.add(conn, new_seals)
         done = ledger_store.already_released(conn, recipient.id, keys)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 
 _SEALS_KEPT = 200_000
+_NO_SEAL = b""
 
 
 def _key(s: Seal) -> tuple[str, int]:
@@ -59,7 +60,9 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
     made: list[Seal] = []
     for r, key in zip(releases, wanted, strict=True):
         seal_bytes = known.get(key)
-        if seal_bytes is None:
+        if seal_bytes == _NO_SEAL:
+            seal_bytes = None
+        elif seal_bytes is None:
             oid, modified, signer = key
             found = next((s for s in stored.get((oid, modified), ()) if s.signer == signer), None)
             if found is None and signer == home:
@@ -71,6 +74,8 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
                 made.append(found)
             if found is not None:
                 seal_bytes = known[key] = orjson.dumps(found.to_stix())
+            else:
+                known[key] = _NO_SEAL  # until a seal is stored (ingest forgets these then)
         out.append(Release(r.version, r.decision, r.id, r.content, r.digest, seal_bytes))
     return out, made
 
