@@ -1,4 +1,4 @@
-"""Test-wide setup; being here also puts ``tests/`` on sys.path, so tests can import ``shared_data``.
+"""Test-wide setup; being here also puts ``tests/`` on sys.path (tests import ``shared_data``).
 
 Fixtures: a frozen, stepping clock and deterministic ids (so output is byte-stable), nodes on
 SQLite (and on PostgreSQL when ``KIZUNA_TEST_DATABASE_URL`` is set), and the in-process HTTP
@@ -64,7 +64,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+        )
     yield from _pg_schema_url(base)
 
 
@@ -132,7 +134,12 @@ def member(sqlite_node: Node) -> Callable[..., Member]:
             party = sqlite_node.home_party
         else:
             party = parties.add_party(
-                sqlite_node, name, jurisdiction=jurisdiction, kind=kind, scheme=scheme, client=client
+                sqlite_node,
+                name,
+                jurisdiction=jurisdiction,
+                kind=kind,
+                scheme=scheme,
+                client=client,
             )
         token = tokens.create(sqlite_node, party.id).value
         http = TestClient(app, headers={"Authorization": f"Bearer {token}"})

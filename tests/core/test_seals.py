@@ -65,7 +65,11 @@ def test_a_seal_by_another_key_is_refused() -> None:
 def test_a_corrupted_signature_is_refused(position: int) -> None:
     s = seals.seal(OBJ, SIGNER, KEY, "2026-01-02T00:00:00.000Z")
     sig = s.signature
-    flipped = sig[:position % len(sig)] + ("A" if sig[position % len(sig)] != "A" else "B") + sig[position % len(sig) + 1 :]
+    flipped = (
+        sig[: position % len(sig)]
+        + ("A" if sig[position % len(sig)] != "A" else "B")
+        + sig[position % len(sig) + 1 :]
+    )
     bad = seals.Seal(**{**s.__dict__, "signature": flipped})
     with pytest.raises(seals.InvalidSeal):
         seals.verify(bad, OBJ, (public_key_of(KEY),))

@@ -61,9 +61,17 @@ def signed_by_all(node: Node, document: dict, keys: dict[str, bytes]) -> dict:
 
 @pytest.mark.parametrize(
     "name",
-    ["eu-japan.yaml", "germany-japan.yaml", "partnership-v1.yaml", "partnership-v2.yaml", "partnership-v3.yaml"],
+    [
+        "eu-japan.yaml",
+        "germany-japan.yaml",
+        "partnership-v1.yaml",
+        "partnership-v2.yaml",
+        "partnership-v3.yaml",
+    ],
 )
-def test_example_agreements_fill_in_and_match_the_schema(hub: Node, keys: dict[str, bytes], name: str) -> None:
+def test_example_agreements_fill_in_and_match_the_schema(
+    hub: Node, keys: dict[str, bytes], name: str
+) -> None:
     draft = agreements.from_template(hub, example(name))
     jsonschema.validate(draft, SCHEMA)
     signed = signed_by_all(hub, draft, keys)
@@ -79,7 +87,9 @@ def test_japanese_rows_are_marked_unconfirmed(hub: Node) -> None:
         assert "unconfirmed" in parsed.classification_note.lower()
 
 
-def test_an_agreement_is_active_only_when_every_party_signed(hub: Node, keys: dict[str, bytes]) -> None:
+def test_an_agreement_is_active_only_when_every_party_signed(
+    hub: Node, keys: dict[str, bytes]
+) -> None:
     draft = agreements.from_template(hub, example("eu-japan.yaml"))
     stored = agreements.add(hub, draft)
     assert stored.state == "draft"
@@ -146,7 +156,9 @@ def green_indicator(n: int) -> dict:
     }
 
 
-def test_lifecycle_suspend_resume_terminate_governs_releases(hub: Node, keys: dict[str, bytes]) -> None:
+def test_lifecycle_suspend_resume_terminate_governs_releases(
+    hub: Node, keys: dict[str, bytes]
+) -> None:
     draft = agreements.from_template(hub, example("eu-japan.yaml"))
     active = agreements.add(hub, signed_by_all(hub, draft, keys))
     nisc = parties.find(hub, "NISC")
@@ -162,7 +174,9 @@ def test_lifecycle_suspend_resume_terminate_governs_releases(hub: Node, keys: di
 
 
 def test_accession_is_a_new_version_and_keeps_history(hub: Node, keys: dict[str, bytes]) -> None:
-    v1 = agreements.add(hub, signed_by_all(hub, agreements.from_template(hub, example("partnership-v1.yaml")), keys))
+    v1 = agreements.add(
+        hub, signed_by_all(hub, agreements.from_template(hub, example("partnership-v1.yaml")), keys)
+    )
     acsc = parties.find(hub, "ACSC")
     assert not v1.includes(acsc.id)
     v2_draft = agreements.from_template(hub, example("partnership-v2.yaml"))
@@ -178,4 +192,6 @@ def test_accession_is_a_new_version_and_keeps_history(hub: Node, keys: dict[str,
     assert _released_to(hub, acsc, [green_indicator(11)]) == {green_indicator(11)["id"]}
     assert [s.agreement.version for s in agreements.history(hub, v1.id)] == [1, 2]
     with pytest.raises(AlreadyExists, match="is history"):
-        agreements.add(hub, agreements.from_template(hub, {**example("partnership-v1.yaml"), "title": "late"}))
+        agreements.add(
+            hub, agreements.from_template(hub, {**example("partnership-v1.yaml"), "title": "late"})
+        )

@@ -25,12 +25,29 @@ def bsi_key() -> bytes:
 def hub(sqlite_node: Node, bsi_key: bytes) -> Node:
     """CERT-EU's node with an active CERT-EU–NISC agreement, holding a BSI object."""
     nisc_key = new_private_key()
-    parties.add_party(sqlite_node, "BSI", jurisdiction="DE", kind="government", scheme="DE",
-                      public_keys=(public_key_of(bsi_key),))
-    nisc = parties.add_party(sqlite_node, "NISC", jurisdiction="JP", kind="government", scheme="JP",
-                             public_keys=(public_key_of(nisc_key),))
+    parties.add_party(
+        sqlite_node,
+        "BSI",
+        jurisdiction="DE",
+        kind="government",
+        scheme="DE",
+        public_keys=(public_key_of(bsi_key),),
+    )
+    nisc = parties.add_party(
+        sqlite_node,
+        "NISC",
+        jurisdiction="JP",
+        kind="government",
+        scheme="JP",
+        public_keys=(public_key_of(nisc_key),),
+    )
     draft = agreements.from_template(
-        sqlite_node, {"title": "bilateral", "parties": ["CERT-EU", "NISC"], "valid_from": "2026-01-01T00:00:00Z"}
+        sqlite_node,
+        {
+            "title": "bilateral",
+            "parties": ["CERT-EU", "NISC"],
+            "valid_from": "2026-01-01T00:00:00Z",
+        },
     )
     signed = core.sign_document(draft, sqlite_node.home_party.id, sqlite_node.private_key)
     signed = core.sign_document(signed, nisc.id, nisc_key)
@@ -53,7 +70,9 @@ def bsi_object(node: Node) -> dict:
         "object_marking_refs": [STRICT],
     }
     # The home party imports BSI's object (received out of band): an onward release.
-    assert ingest.ingest(node, [obj], submitter=node.home_party, path="import")[0].status == "stored"
+    assert (
+        ingest.ingest(node, [obj], submitter=node.home_party, path="import")[0].status == "stored"
+    )
     return obj
 
 
@@ -67,8 +86,12 @@ def test_amber_strict_waits_for_consent_then_goes(hub: Node, bsi_key: bytes) -> 
     assert before.outcome == WITHHOLD
     assert before.refusal is not None and before.refusal.rule == 5
     granted = consents.grant(
-        hub, expires_us=hub.now() + 86_400_000_000, objects=[obj["id"]], parties=["NISC"],
-        originator="BSI", private_key=bsi_key,
+        hub,
+        expires_us=hub.now() + 86_400_000_000,
+        objects=[obj["id"]],
+        parties=["NISC"],
+        originator="BSI",
+        private_key=bsi_key,
     )
     after = decision(hub, obj["id"], "NISC")
     assert after.released
@@ -79,8 +102,14 @@ def test_amber_strict_waits_for_consent_then_goes(hub: Node, bsi_key: bytes) -> 
 
 def test_an_expired_consent_counts_for_nothing(hub: Node, bsi_key: bytes) -> None:
     obj = bsi_object(hub)
-    consents.grant(hub, expires_us=hub.now() + 5_000_000, objects=[obj["id"]], parties=["NISC"],
-                   originator="BSI", private_key=bsi_key)
+    consents.grant(
+        hub,
+        expires_us=hub.now() + 5_000_000,
+        objects=[obj["id"]],
+        parties=["NISC"],
+        originator="BSI",
+        private_key=bsi_key,
+    )
     assert decision(hub, obj["id"], "NISC").released
     hub.clock.advance(10)  # type: ignore[attr-defined]
     assert decision(hub, obj["id"], "NISC").outcome == WITHHOLD
@@ -88,24 +117,47 @@ def test_an_expired_consent_counts_for_nothing(hub: Node, bsi_key: bytes) -> Non
 
 def test_a_consent_for_another_object_or_party_does_not_apply(hub: Node, bsi_key: bytes) -> None:
     obj = bsi_object(hub)
-    consents.grant(hub, expires_us=hub.now() + 86_400_000_000, objects=["indicator--0a0a0a0a-0000-4000-8000-000000000099"],
-                   parties=["NISC"], originator="BSI", private_key=bsi_key)
-    consents.grant(hub, expires_us=hub.now() + 86_400_000_000, objects=[obj["id"]], parties=["BSI"],
-                   originator="BSI", private_key=bsi_key)
+    consents.grant(
+        hub,
+        expires_us=hub.now() + 86_400_000_000,
+        objects=["indicator--0a0a0a0a-0000-4000-8000-000000000099"],
+        parties=["NISC"],
+        originator="BSI",
+        private_key=bsi_key,
+    )
+    consents.grant(
+        hub,
+        expires_us=hub.now() + 86_400_000_000,
+        objects=[obj["id"]],
+        parties=["BSI"],
+        originator="BSI",
+        private_key=bsi_key,
+    )
     assert decision(hub, obj["id"], "NISC").outcome == WITHHOLD
 
 
 def test_a_class_consent_covers_every_object_of_its_type(hub: Node, bsi_key: bytes) -> None:
     obj = bsi_object(hub)
-    consents.grant(hub, expires_us=hub.now() + 86_400_000_000, types=["indicator"], parties=["NISC"],
-                   originator="BSI", private_key=bsi_key)
+    consents.grant(
+        hub,
+        expires_us=hub.now() + 86_400_000_000,
+        types=["indicator"],
+        parties=["NISC"],
+        originator="BSI",
+        private_key=bsi_key,
+    )
     assert decision(hub, obj["id"], "NISC").released
 
 
 def test_only_the_originators_key_signs_its_consent(hub: Node) -> None:
     with pytest.raises(Forbidden, match="not a key of BSI"):
-        consents.grant(hub, expires_us=hub.now() + 10**9, parties=["NISC"], originator="BSI",
-                       private_key=new_private_key())
+        consents.grant(
+            hub,
+            expires_us=hub.now() + 10**9,
+            parties=["NISC"],
+            originator="BSI",
+            private_key=new_private_key(),
+        )
     with pytest.raises(InvalidInput, match="its own key"):
         consents.grant(hub, expires_us=hub.now() + 10**9, parties=["NISC"], originator="BSI")
 
@@ -113,8 +165,13 @@ def test_only_the_originators_key_signs_its_consent(hub: Node) -> None:
 def test_a_consent_with_a_bad_signature_is_refused_at_ingest(hub: Node, bsi_key: bytes) -> None:
     bsi = parties.find(hub, "BSI")
     now = format_timestamp(hub.now())
-    obj = consent_object(f"{CONSENT_TYPE}--0b0b0b0b-0000-4000-8000-000000000001", bsi.id, now,
-                         "2030-01-01T00:00:00Z", parties=[parties.find(hub, "NISC").id])
+    obj = consent_object(
+        f"{CONSENT_TYPE}--0b0b0b0b-0000-4000-8000-000000000001",
+        bsi.id,
+        now,
+        "2030-01-01T00:00:00Z",
+        parties=[parties.find(hub, "NISC").id],
+    )
     forged = sign_consent(obj, new_private_key())
     outcome = ingest.ingest(hub, [forged], submitter=bsi, path="api")[0]
     assert outcome.status == "failed"

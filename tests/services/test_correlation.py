@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from support import Member
 
 from kizuna.core.taxii import INBOX, RELEASED, Filters
 from kizuna.services import correlation, ingest
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
+from support import Member
 
 CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 TAXII = {

@@ -77,7 +77,10 @@ def test_conflict_inside_one_batch_keeps_the_first(node: Node) -> None:
 def test_date_added_is_unique_and_strictly_increasing(node: Node) -> None:
     for batch in range(3):
         ingest.ingest(
-            node, [indicator(batch * 10 + n) for n in range(10)], submitter=node.home_party, path="import"
+            node,
+            [indicator(batch * 10 + n) for n in range(10)],
+            submitter=node.home_party,
+            path="import",
         )
     dates = [v.date_added for v in stored(node, versions=("all",))]
     assert dates == sorted(dates)
@@ -89,7 +92,9 @@ def test_versions_latest_and_first_flags(node: Node) -> None:
     v3 = indicator(7, "2026-03-01T00:00:00.000Z")
     v2 = indicator(7, "2026-02-01T00:00:00.000Z")
     for v in (v1, v3, v2):  # arrive out of order
-        assert ingest.ingest(node, [v], submitter=node.home_party, path="import")[0].status == "stored"
+        assert (
+            ingest.ingest(node, [v], submitter=node.home_party, path="import")[0].status == "stored"
+        )
     [last] = stored(node, versions=("last",), types=("indicator",))
     [first] = stored(node, versions=("first",), types=("indicator",))
     assert orjson.loads(last.content)["modified"] == v3["modified"]
@@ -100,7 +105,9 @@ def test_versions_latest_and_first_flags(node: Node) -> None:
 def test_invalid_objects_fail_alone(node: Node) -> None:
     bad = copy.deepcopy(indicator(2))
     del bad["pattern_type"]
-    outcomes = ingest.ingest(node, [indicator(1), bad, indicator(3)], submitter=node.home_party, path="import")
+    outcomes = ingest.ingest(
+        node, [indicator(1), bad, indicator(3)], submitter=node.home_party, path="import"
+    )
     assert [o.status for o in outcomes] == ["stored", "failed", "stored"]
     assert "pattern_type" in str(outcomes[1].error)
 
