@@ -8,28 +8,23 @@ client that drives the real ASGI app.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from kizuna.http.app import create_app
 from kizuna.services import parties, tokens
 from kizuna.services.node import Node, init_node
-from support import FakeClock, Member, SeqIds
+from support import FakeClock, Member, SeqIds, backend_url
 
 settings.register_profile(
     "ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-PG_ENV = "KIZUNA_TEST_DATABASE_URL"
 
 
 @pytest.fixture
@@ -42,32 +37,11 @@ def ids() -> SeqIds:
     return SeqIds()
 
 
-def _pg_schema_url(base: str) -> Iterator[str]:
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Each backend in turn: None means the node's embedded SQLite."""
-    if request.param == "sqlite":
-        yield None
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(
-            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
-        )
-    yield from _pg_schema_url(base)
+    with backend_url(request.param) as url:
+        yield url
 
 
 NodeFactory = Callable[..., Node]

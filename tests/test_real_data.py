@@ -10,25 +10,21 @@ predicts what is stored, what is unchanged and what conflicts (DESIGN.md: same i
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from kizuna.core.stix.timestamps import parse_timestamp
 from kizuna.core.taxii import Filters
 from kizuna.services import export, importer
 from kizuna.services.node import Node, init_node
 from shared_data import require_shared_data
+from support import backend_url
 
 # Upstream objects that break STIX 2.1, refused with a reason: (file under stix/, id) -> why.
 ATTACK_ICS_18 = "mitre-attack-stix-data/ics-attack/ics-attack-18.1.json"
@@ -163,26 +159,7 @@ class Oracle:
                     self.conflicts.add(where)
 
 
-@contextmanager
-def database(backend: str) -> Iterator[str | None]:
-    """None for SQLite; a PostgreSQL URL on a schema of its own (module-wide), dropped after."""
-    if backend == "sqlite":
-        yield None
-        return
-    base = os.environ.get("KIZUNA_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests need KIZUNA_TEST_DATABASE_URL")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
+database = backend_url  # module-wide here: one import per backend
 
 
 @dataclass

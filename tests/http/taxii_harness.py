@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from kizuna.core.parties import Party
 from kizuna.http.app import create_app
 from kizuna.services import parties, tokens
 from kizuna.services.node import Node, init_node
+from support import backend_url, serve_in_thread
 
 PG_ENV = "KIZUNA_TEST_DATABASE_URL"
 
@@ -80,26 +75,7 @@ def make_taxii(node: Node) -> Taxii:
     return Taxii(node, create_app(node))
 
 
-@contextmanager
-def database(backend: str) -> Iterator[str | None]:
-    """None for SQLite; a PostgreSQL URL on a schema of its own, dropped afterwards."""
-    if backend == "sqlite":
-        yield None
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
+database = backend_url  # None for SQLite; a PostgreSQL URL on a schema of its own
 
 
 @contextmanager
@@ -127,35 +103,8 @@ class LiveServer:
 
 def start_server(node: Node) -> LiveServer:
     """Serve the node's app from a background thread on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(node),
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-
-    def run() -> None:
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    for _ in range(1000):
-        if server.started or not thread.is_alive():
-            break
-        threading.Event().wait(0.01)
-    if not server.started:
-        raise RuntimeError("the test server did not start")
-    return LiveServer(node, f"http://127.0.0.1:{port}", server, thread)
+    url, server, thread = serve_in_thread(node)
+    return LiveServer(node, url, server, thread)
 
 
 def stop_server(live: LiveServer) -> None:

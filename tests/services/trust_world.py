@@ -20,7 +20,6 @@ scenario is sharp: switching off any one condition of the oracle changes some pa
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ from kizuna.core.parties import Party
 from kizuna.core.signing import public_key_of
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.taxii import INBOX, RELEASED, Filters
-from kizuna.http.app import create_app
 from kizuna.services import agreements, consents, importer, parties, tokens
 from kizuna.services.node import Node, init_node, new_private_key
 from kizuna.storage import objects as store
@@ -53,7 +51,7 @@ from oracle import (
     Oracle,
     agreement_from,
 )
-from support import FakeClock, SeqIds
+from support import FakeClock, SeqIds, serve_in_thread
 
 PAGE = 17
 FILTERED_PAGE = 4  # a small page for the filtered view, so that it has several
@@ -408,29 +406,7 @@ class Generator:
 
 
 def _free_server(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(node), log_config=None, access_log=False, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-
-    def run() -> None:
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    for _ in range(1000):
-        if server.started or not thread.is_alive():
-            break
-        threading.Event().wait(0.01)
-    assert server.started, "the test server did not start"
-    return f"http://127.0.0.1:{port}", server, thread
+    return serve_in_thread(node)
 
 
 class Bearer(requests.auth.AuthBase):
