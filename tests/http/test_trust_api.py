@@ -87,3 +87,24 @@ def test_an_originator_explains_and_audits_its_own_objects(
     entries = bsi.client.get("/api/audit", params={"object": own["id"]}).json()
     assert {e["recipient"] for e in entries} == {nisc.party.id}
     assert bsi.client.get("/api/audit").status_code == 403  # the whole ledger is the home's
+
+
+def test_a_consents_recipient_does_not_learn_of_it(
+    sqlite_node: Node, member: Callable[..., Member]
+) -> None:
+    """A consent lists objects its recipient may not see yet: only its originator lists it."""
+    from kizuna.services import consents
+
+    home = member("CERT-EU")
+    bsi = member("BSI")
+    withheld = indicator(9, AMBER)
+    ingest.ingest(sqlite_node, [withheld], submitter=sqlite_node.home_party, path="import")
+    consents.grant(
+        sqlite_node,
+        expires_us=sqlite_node.now() + 10**10,
+        objects=[withheld["id"]],
+        parties=["BSI"],
+    )
+    assert [c["objects"] for c in home.client.get("/api/consents").json()] == [[withheld["id"]]]
+    listed = bsi.client.get("/api/consents")
+    assert listed.json() == [] and withheld["id"] not in listed.text

@@ -141,12 +141,13 @@ def agreement_action(request: Request, agreement_id: str, action: str, party: Ca
     return json(agreement_out(agreement_service.transition(node, agreement_id, action), node.now()))
 
 
-@router.get("/consents", summary="Consents (yours, or all for the home party)")
+@router.get("/consents", summary="Consents you granted (all of them, for the home party)")
 def list_consents(request: Request, party: Caller) -> Response:
     node = _node(request)
     everyone = consent_service.list_consents(node)
     if party.id != node.home_party.id:
-        everyone = [c for c in everyone if c.originator == party.id or party.id in c.parties]
+        # Only one's own: a consent names objects its recipients may not see yet (rule 7).
+        everyone = [c for c in everyone if c.originator == party.id]
     return json(
         [
             {

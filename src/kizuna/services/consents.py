@@ -11,7 +11,6 @@ from kizuna.core.consents import CONSENT_TYPE, Consent
 from kizuna.core.parties import Party
 from kizuna.core.signing import public_key_of
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.core.taxii import Filters
 from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.services import ingest, state
 from kizuna.services import parties as party_service
@@ -114,10 +113,3 @@ def list_consents(node: Node, originator: str | None = None) -> list[Consent]:
         who = party_service.find(node, originator).id
         everyone = [c for c in everyone if c.originator == who]
     return sorted(everyone, key=lambda c: (c.originator, c.id))
-
-
-def stored_consents(node: Node) -> list[dict[str, object]]:
-    """The consent objects as stored (latest versions)."""
-    with node.db.read() as conn:
-        rows = store.scan(conn, Filters(types=(CONSENT_TYPE,)), None, 1_000_000)
-    return [orjson.loads(r.content) for r in rows]

@@ -19,7 +19,7 @@ import orjson
 
 from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
-from kizuna.core.taxii import RELEASED, Filters, Query
+from kizuna.core.taxii import Filters, Query
 from kizuna.errors import KizunaError
 from kizuna.federation.client import PeerClient, PeerError
 from kizuna.services import agreements, ingest, state, taxii
@@ -357,6 +357,3 @@ def _record_outcome(node: Node, peer_id: str, result: PeerResult) -> None:
 def generation(node: Node) -> int:
     """This node's policy generation, which peers watch to know when to read everything again."""
     return state.current(node).generation
-
-
-__all__ = ["RELEASED", "PeerResult", "generation", "sync_all", "sync_peer"]

@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 
 from kizuna.core import taxii
 from kizuna.core.parties import Party
-from kizuna.core.policy import Context, Decision
+from kizuna.core.policy import Decision
 from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, RELEASED, Collection, Filters, Query
+from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
 from kizuna.services import gate, ingest
 from kizuna.services.node import Node
@@ -251,10 +251,3 @@ def delete_object(
         if not rows:
             raise NotFound(f"no version of {object_id} matches for you in this collection")
         return store.delete_versions(conn, [r.date_added for r in rows])
-
-
-def context(node: Node) -> Context:
-    return gate.context(node)
-
-
-__all__ = ["INBOX", "RELEASED", "Page", "Sequence", "add_objects", "collection", "page"]
