@@ -138,12 +138,9 @@ class OHandling:
 
     @property
     def restricted(self) -> bool:
-        return bool(
-            self.classification
-            or self.release_rule
-            or self.recipients is not None
-            or self.release_agreements
-        )
+        # DESIGN.md, turn 2: ``release.agreements`` alone restricts nothing; it only qualifies
+        # rule ``agreement-members`` for onward release.
+        return bool(self.classification or self.release_rule or self.recipients is not None)
 
 
 @dataclass(frozen=True)
@@ -154,6 +151,8 @@ class OObject:
     source: str  # the source of record
     first_hop: bool
     handling: OHandling = OHandling()
+    # The party that delivered it to the node (poster or peer); None: the source itself.
+    received_from: str | None = None
 
     @property
     def id(self) -> str:
@@ -345,32 +344,42 @@ class Oracle:
             return Outcome(True, "rule 3: public", (), dropped)
         onward = not o.first_hop
         consent = self._consented(o, p)
+        # DESIGN.md, turn 2: a consent naming the recipient itself is the originator's later
+        # word; it adds the recipient to the listed ones (for RED it counts as listing it).
+        named = self._consented(o, p, agreements=False) and "consent-lists" not in self.off
         # Rule 5, the part no agreement changes.
-        if h.recipients is not None and p.id not in h.recipients and "listed" not in self.off:
+        listed = h.recipients is None or p.id in h.recipients or named
+        if not listed and "listed" not in self.off:
             return _withhold("rule 5: not a listed recipient")
-        if tlp == "red" and h.recipients is None and "red-listed" not in self.off:
+        red_listed = h.recipients is not None or named
+        if tlp == "red" and not red_listed and "red-listed" not in self.off:
             return _withhold("rule 5: RED needs listed recipients")
         if onward and not consent and "tlp-onward" not in self.off:
             if tlp in ("amber+strict", "red"):
                 return _withhold(f"rule 5: {tlp} is first-hop only")
             if tlp == "amber" and p.id not in self.clients:
                 return _withhold("rule 5: AMBER goes onward only to clients")
-        # Rule 4's exception. ALIGNED: CLEAR counts with GREEN and AMBER; an object with a release
-        # rule goes through an agreement; and where the exception applies it is used, so no
-        # agreement governs and no redaction profile applies (kizuna: policy._under_agreement).
+        reasons: list[str] = []
+        # Rule 4's exception: onward to a client of the home, unclassified GREEN or AMBER, needs
+        # no agreement (rules 5 and 6 still hold). ALIGNED: CLEAR counts with GREEN and AMBER,
+        # and where the exception applies it is used, so no agreement governs and no redaction
+        # profile applies. Turn 2: a consent naming the client lifts the TLP restriction.
+        client_tlp = tlp in ("clear", "green", "amber") or (
+            self._consented(o, p, agreements=False) and "client-consent" not in self.off
+        )
         if (
             "client-exception" not in self.off
             and onward
             and h.classification is None
-            and tlp in ("clear", "green", "amber")
             and p.id in self.clients
-            and h.release_rule is None
-            and not h.release_agreements
+            and client_tlp
         ):
-            return Outcome(True, "rule 4: onward to a client, no agreement needed", (), dropped)
+            why = self._third_party(None, o, consent)
+            if why is None:
+                return Outcome(True, "rule 4: onward to a client, no agreement needed", (), dropped)
+            reasons.append(f"client: {why}")
         releaser = o.source if o.first_hop else self.home
         candidates: list[tuple[OAgreement, tuple[OProfile, ...]]] = []
-        reasons: list[str] = []
         for a in sorted(self.agreements, key=lambda a: (a.id, a.version)):
             alive = a.active(self.now) or "lifecycle" in self.off
             if not (alive and releaser in a.parties and p.id in a.parties):
@@ -409,9 +418,6 @@ class Oracle:
         h, off = o.handling, self.off
         if not a.allows(tlp) and "tlp-allowed" not in off:
             return f"does not allow {tlp}"
-        # ALIGNED: agreements a release marking names restrict the governing agreement too.
-        if h.release_agreements and a.id not in h.release_agreements and "named" not in off:
-            return "not one of the agreements the originator named"
         # Rule 4: GREEN stays in the originator's community. ALIGNED (docs/policy.md): a
         # consent naming the recipient lifts this TLP condition as it lifts rule 5's onward
         # limits; otherwise raising GREEN to AMBER could add a release, which DESIGN forbids.
@@ -427,28 +433,61 @@ class Oracle:
                 return "no level for the recipient's scheme"
         if not onward:
             return None
-        # Rule 6, the third-party rule.
+        return self._third_party(a, o, consent)
+
+    def _third_party(self, a: OAgreement | None, o: OObject, consent: bool) -> str | None:
+        """Rule 6 for an onward release under ``a`` (None: the clients exception), or None.
+
+        DESIGN.md, turn 2: the stricter of the object's release rule and the agreement's onward
+        clause applies, so without a consent both must allow the release.
+        """
+        h, off = o.handling, self.off
         if h.release_rule == "no-onward" and "no-onward" not in off:
             return "no-onward"
-        named = a.id in h.release_agreements and "pre-consent" not in off
-        if h.release_rule == "agreement-members" and named:
-            return None
         if h.classification is None and h.release_rule is None:
             return None
         if consent or "third-party" in off:
             return None
-        clause = a.onward == "agreement-members" and "onward-clause" not in off
-        if clause and o.source in a.parties:
-            return None
-        return "onward release needs the originator's consent"
+        if a is None:
+            return "outside an agreement onward release needs the originator's consent"
+        if h.release_rule == "agreement-members" and "pre-consent" not in off:
+            # Naming no agreement, it means the agreements under which the object was received.
+            rule_allows = a.id in (h.release_agreements or self.received_under(o))
+        else:
+            rule_allows = h.release_rule is None  # originator-consent needs the consent
+        clause_allows = (
+            a.onward == "agreement-members" and o.source in a.parties and "onward-clause" not in off
+        )
+        if "stricter" in off:  # as before turn 2: either one sufficed
+            pre_consented = h.release_rule == "agreement-members" and rule_allows
+            allowed = pre_consented or clause_allows
+        else:
+            allowed = rule_allows and clause_allows
+        return None if allowed else "onward release needs the originator's consent"
 
-    def _consented(self, o: OObject, p: OParty) -> bool:
-        """An unexpired, unrevoked consent of the source naming p or an active agreement of p.
+    def received_under(self, o: OObject) -> frozenset[str]:
+        """The agreements the object was received under: active now, joining the home party
+        and the party that delivered it (the source, when the home party imported it).
+        ALIGNED: kizuna records no agreements at receipt; it reads them now (docs/policy.md)."""
+        came_from = o.received_from or o.source
+        if came_from == self.home:
+            came_from = o.source
+        return frozenset(
+            a.id
+            for a in self.agreements
+            if a.active(self.now) and came_from in a.parties and self.home in a.parties
+        )
+
+    def _consented(self, o: OObject, p: OParty, agreements: bool = True) -> bool:
+        """An unexpired, unrevoked consent of the source naming p or an active agreement of p
+        (with ``agreements=False``, naming p itself).
 
         ALIGNED: the same consent that satisfies rule 6 lifts rule 5's onward limits, whether it
         names the recipient or an agreement the recipient is in (kizuna: Consent.covers).
         """
-        mine = frozenset(a.id for a in self.agreements if a.active(self.now) and p.id in a.parties)
+        mine = frozenset(
+            a.id for a in self.agreements if agreements and a.active(self.now) and p.id in a.parties
+        )
         return any(
             c.originator == o.source
             and not c.revoked

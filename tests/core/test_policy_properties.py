@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +16,7 @@ from kizuna.core.agreements import Agreement, AgreementParty, EquivalenceRow, Re
 from kizuna.core.consents import Consent
 from kizuna.core.handling import TLP_ORDER, TLP_RANK, Classification, Embargo, Handling
 from kizuna.core.parties import Party
-from kizuna.core.policy import Context, Decision, Subject, decide
+from kizuna.core.policy import Context, Decision, Subject, decide, received_under
 
 NOW = 1_800_000_000_000_000
 HOME = "identity--00000000-0000-4000-8000-000000000000"
@@ -74,6 +73,7 @@ def build_world(seed: int) -> World:
                 handling=_handling(r, ids),
                 source=source,
                 first_hop=r.random() < 0.5 or source == HOME,
+                received_from=r.choice(["", HOME, source, *r.sample(ids, 1)]),
             )
         )
     consents: dict[str, list[Consent]] = {}
@@ -289,10 +289,28 @@ def test_raising_classification_never_adds_a_release(world: World, data: st.Data
 
 @given(worlds())
 def test_red_never_reaches_an_unlisted_party(world: World) -> None:
+    # DESIGN.md, turn 2: a consent by the originator naming the party counts as listing it.
     for s, p, d in each_decision(world):
         tlp = s.handling.tlp or world.ctx.default_tlp
         if tlp == "red" and d.released and p.id not in (HOME, s.source):
-            assert s.handling.recipients is not None and p.id in s.handling.recipients
+            listed = s.handling.recipients is not None and p.id in s.handling.recipients
+            assert listed or _named(world, s, p)
+
+
+@given(worlds())
+def test_listed_recipients_bind_unless_a_consent_names_the_party(world: World) -> None:
+    for s, p, d in each_decision(world):
+        recipients = s.handling.recipients
+        if recipients is not None and d.released and p.id not in (HOME, s.source):
+            assert p.id in recipients or _named(world, s, p)
+
+
+def _named(world: World, s: Subject, p: Party) -> bool:
+    """An unexpired consent of the originator that names the party itself."""
+    return any(
+        c.covers(s.id, s.type, s.source, p.id, frozenset(), NOW)
+        for c in world.ctx.consents.get(s.source, ())
+    )
 
 
 def _consented(world: World, s: Subject, p: Party) -> bool:
@@ -377,4 +395,93 @@ def test_world_generator_makes_both_outcomes() -> None:
     assert agreements_used == {True, False}
 
 
-Check = Callable[[World], None]
+# -- issue 12: the stricter of rule and clause; release.agreements only for onward release ------
+
+
+def _with_clause(world: World, clause: str, which: int) -> Context:
+    agreed = list(world.ctx.agreements)
+    agreed[which] = dataclasses.replace(agreed[which], onward_release=clause)
+    return dataclasses.replace(world.ctx, agreements=tuple(agreed))
+
+
+@given(worlds(), st.data())
+def test_a_stricter_onward_clause_never_adds_a_release(world: World, data: st.DataObject) -> None:
+    """From agreement-members to originator-consent: the stricter clause never releases more."""
+    if not world.ctx.agreements:
+        return
+    which = data.draw(st.integers(0, len(world.ctx.agreements) - 1))
+    lax = _with_clause(world, "agreement-members", which)
+    strict = _with_clause(world, "originator-consent", which)
+    assert released(world, strict) <= released(world, lax)
+
+
+RULE_ORDER = (None, "agreement-members", "originator-consent", "no-onward")
+
+
+@given(worlds(), st.data())
+def test_a_stricter_release_rule_never_adds_a_release(world: World, data: st.DataObject) -> None:
+    s = data.draw(st.sampled_from(world.subjects))
+    low, high = sorted(data.draw(st.lists(st.integers(0, 3), min_size=2, max_size=2, unique=True)))
+
+    def ruled(n: int) -> Subject:
+        return dataclasses.replace(
+            s, handling=dataclasses.replace(s.handling, release_rule=RULE_ORDER[n])
+        )
+
+    assert released(world, subjects=(ruled(high),)) <= released(world, subjects=(ruled(low),))
+
+
+@given(worlds(), st.data())
+def test_release_agreements_never_change_a_first_hop_release(
+    world: World, data: st.DataObject
+) -> None:
+    """The list only says where rule agreement-members pre-consents to onward release."""
+    s = data.draw(st.sampled_from(world.subjects))
+    named = frozenset(
+        data.draw(
+            st.lists(
+                st.sampled_from([a.id for a in world.ctx.agreements] or ["agreement--x"]),
+                max_size=2,
+            )
+        )
+    )
+    bare = dataclasses.replace(
+        s, handling=dataclasses.replace(s.handling, release_agreements=frozenset())
+    )
+    listed = dataclasses.replace(
+        s, handling=dataclasses.replace(s.handling, release_agreements=named)
+    )
+    if s.first_hop or s.handling.release_rule != "agreement-members":
+        for p in world.parties:
+            assert decide(listed, p, world.ctx).released == decide(bare, p, world.ctx).released
+
+
+@given(worlds())
+def test_onward_release_without_consent_needs_rule_and_clause(world: World) -> None:
+    """Turn 2: without the originator's consent, an onward release under an agreement of a
+    classified or ruled object needs both the object's rule and the agreement's clause."""
+    by_ref = {a.ref: a for a in world.ctx.agreements}
+    for s, p, d in each_decision(world):
+        h = s.handling
+        ruled = h.classification is not None or h.release_rule is not None
+        if s.first_hop or not ruled or not d.released or p.id in (HOME, s.source):
+            continue
+        assert h.release_rule != "no-onward"
+        if _consented(world, s, p):
+            continue
+        assert d.agreement is not None, (s, p, d)
+        a = by_ref[d.agreement]
+        assert a.onward_release == "agreement-members" and a.includes(s.source)
+        assert h.release_rule in (None, "agreement-members")
+        if h.release_rule == "agreement-members":
+            assert a.id in (h.release_agreements or received_under(s, world.ctx))
+
+
+@given(worlds())
+def test_a_classified_object_goes_only_at_an_equivalent_level(world: World) -> None:
+    """No consent lifts rule 4's equivalence: a classified release names the recipient's level."""
+    for s, p, d in each_decision(world):
+        if s.handling.classification is None or not d.released or p.id in (HOME, s.source):
+            continue
+        assert d.agreement is not None and d.level is not None
+        assert d.level.scheme == p.scheme

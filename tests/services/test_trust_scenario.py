@@ -272,8 +272,9 @@ def test_the_node_holds_the_agreements_in_the_states_the_oracle_assumes(scenario
 
 CONDITIONS = [
     "embargo", "references", "public", "listed", "red-listed", "tlp-onward", "client-exception",
-    "lifecycle", "tlp-allowed", "named", "green", "classification", "max-rank", "partial",
+    "lifecycle", "tlp-allowed", "green", "classification", "max-rank", "partial",
     "no-onward", "pre-consent", "third-party", "onward-clause", "drop", "redaction",
+    "stricter", "consent-lists", "client-consent",
     "whole-first",
 ]  # fmt: skip
 

@@ -202,17 +202,31 @@ CHANNELS: list[tuple[str, str, int]] = [
 ]
 # Corner cases the random mix may miss, each the only thing that decides some condition.
 CRAFTED: list[tuple[str, str, str, OHandling]] = [
-    # GREEN stays in the originator's community: eu-jp is named, but BSI is not in it.
-    ("BSI", "import", "indicator", OHandling("green", None, "agreement-members",
-                                             release_agreements=frozenset({AID["eu-jp"]}))),
-    # agreement-members pre-consents within the partnership (no consent to NISC or ACSC).
+    # GREEN stays in the originator's community: no agreement of CERT-EU's includes the observer.
+    (OBSERVER, "import", "indicator", OHandling("green")),
+    # agreement-members names the partnership, whose onward clause (originator-consent) is the
+    # stricter rule: without BSI's consent nothing goes onward under it.
     ("BSI", "import", "malware", OHandling("green", None, "agreement-members",
                                            release_agreements=frozenset({AID["partnership"]}))),
-    # The same for ACSC, whose consents cover no malware: nothing lifts the condition here.
-    ("ACSC", "import", "malware", OHandling("green", None, "agreement-members",
+    # Named the trilateral, whose clause agrees: BSI pre-consented within it (NISC receives).
+    ("BSI", "import", "malware", OHandling("green", None, "agreement-members",
+                                           release_agreements=frozenset({AID["eu-de-jp"]}))),
+    # Issue 12: classified, agreement-members naming no agreement, so the agreements it was
+    # received under (eu-de, partnership, eu-de-jp); ACSC shares only the partnership with
+    # CERT-EU, whose onward clause needs BSI's consent.
+    ("BSI", "import", "indicator", OHandling("green", ("DE", "VS-NUR FÜR DEN DIENSTGEBRAUCH"),
+                                             "agreement-members")),
+    ("BSI", "import", "malware", OHandling("amber", None, "agreement-members")),
+    # A bare release.agreements list restricts nothing: public, and the client exception holds.
+    ("ACSC", "import", "indicator", OHandling("clear",
+                                              release_agreements=frozenset({AID["eu-jp"]}))),
+    ("ACSC", "import", "malware", OHandling("amber",
                                             release_agreements=frozenset({AID["eu-jp"]}))),
     # The trilateral's onward clause lets a classified NISC object go on to BSI.
     ("NISC", "import", "indicator", OHandling("green", ("JP", "秘"))),
+    # RED and AMBER+STRICT, nobody listed: NISC's consent naming the client lets them go to it.
+    ("NISC", "import", "indicator", OHandling("red")),
+    ("NISC", "import", "malware", OHandling("amber+strict")),
 ]  # fmt: skip
 SECOND_VERSIONS = 8
 TYPES = ["indicator", "malware", "relationship", "sighting", "report", "note"]
@@ -303,7 +317,7 @@ class Generator:
         refs = [TLP_MARKING_ID[h.tlp]] if h.tlp else []
         if h.tlp in TLP_1 and self.rng.random() < 0.15:
             refs = [TLP_1[h.tlp]]  # TLP 1.0, read and mapped (WHITE is CLEAR)
-        if not (h.restricted or h.embargo_until):
+        if not (h.restricted or h.embargo_until or h.release_agreements):
             return refs, []
         key = repr((creator, h.classification, h.release_rule, sorted(h.recipients or ()),
                     sorted(h.release_agreements), h.embargo_until, sorted(h.embargo_participants),
@@ -500,7 +514,7 @@ def _setup_objects(sc: Scenario, rng: random.Random) -> None:
     revisable = [it for it in made if it.obj["type"] in ("indicator", "malware")]
     revised = [gen.second_version(it) for it in rng.sample(revisable, SECOND_VERSIONS)]
     for wave in (made, revised):
-        for origin, path, _ in CHANNELS:
+        for origin, path in [*((o, p) for o, p, _ in CHANNELS), (OBSERVER, "import")]:
             batch = [it for it in wave if (it.origin, it.path) == (origin, path)]
             if batch:
                 _deliver(sc, batch)
@@ -557,6 +571,15 @@ def _setup_consents(sc: Scenario, rng: random.Random) -> None:
     revoked = _grant(sc, "ACSC", later, objects=rng.sample(acsc, 5), parties=["NISC"])
     consents.revoke(sc.node, revoked, private_key=sc.keys["ACSC"])
     sc.consents[-1] = OConsent(**{**sc.consents[-1].__dict__, "revoked": True})
+    # A consent naming the client is NISC's later word: it lists it for RED objects and lifts
+    # the clients exception's TLP condition (DESIGN.md, turn 2).
+    unlisted = [
+        i
+        for i, it in sc.items.items()
+        if (it.origin, it.path) == ("NISC", "import")
+        and it.handling in (OHandling("red"), OHandling("amber+strict"))
+    ]
+    _grant(sc, "NISC", later, objects=unlisted, parties=["Hafen Logistik"])
     # CERT-EU's own consents notify the holders it released those objects to (ACSC and NISC
     # pulled once): one names only what each holder has, one also what a holder may not see.
     pulled = {

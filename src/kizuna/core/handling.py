@@ -74,12 +74,15 @@ class Handling:
 
     @property
     def restricted(self) -> bool:
-        """True when anything beyond TLP and embargo limits who may receive the object."""
+        """True when anything beyond TLP and embargo limits who may receive the object.
+
+        ``release_agreements`` alone limits nothing: it only says where rule
+        ``agreement-members`` pre-consents to onward release (DESIGN.md, turn 2).
+        """
         return bool(
             self.classification
             or self.release_rule
             or self.recipients is not None
-            or self.release_agreements
             or self.unresolved
         )
 

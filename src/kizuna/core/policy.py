@@ -62,6 +62,9 @@ class Subject:
     handling: Handling
     source: str  # the source of record: originator party, or the importing party
     first_hop: bool  # the node releases on the originator's behalf (DESIGN.md)
+    # The party that delivered this version to the node (the poster, or the peer that synced
+    # it); "" when unknown. It tells the agreements the object was received under (rule 6).
+    received_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -266,34 +269,39 @@ def _under_agreement(
         for a in ctx.agreements
         if a.includes(recipient.id) and a.inactive_reason(ctx.now_us) is None
     )
-    consented = any(
+    consents = ctx.consents.get(subject.source, ())
+    # ``named``: a consent naming the recipient itself (DESIGN.md, clarifications of turn 2);
+    # ``consented``: one naming it or an agreement it is in (rule 6).
+    named = any(
+        c.covers(subject.id, subject.type, subject.source, recipient.id, frozenset(), ctx.now_us)
+        for c in consents
+    )
+    consented = named or any(
         c.covers(
             subject.id, subject.type, subject.source, recipient.id, recipient_agreements, ctx.now_us
         )
-        for c in ctx.consents.get(subject.source, ())
+        for c in consents
     )
     # Rule 5, the part that does not depend on the agreement.
-    tlp_verdict = _tlp(h, tlp, onward, recipient, ctx, consented)
+    tlp_verdict = _tlp(h, tlp, onward, recipient, ctx, consented, named)
     if tlp_verdict.passed is False:
         return _withhold([*verdicts, tlp_verdict])
-    client_exception = (
-        onward
-        and h.classification is None
-        and tlp in ("clear", "green", "amber")
-        and recipient.id in ctx.clients
-        and h.release_rule is None
-        and not h.release_agreements
-    )
-    if client_exception:
-        out = [
-            *verdicts,
-            Verdict(4, True, "onward to a client of the home party: no agreement needed"),
-            tlp_verdict,
-        ]
-        if ref_verdict is not None:
-            out.append(ref_verdict)
-        return _finish(out, None, None, (), withheld_refs)
     failures: list[Verdict] = []
+    if _client_exception(h, tlp, onward, recipient, ctx, named):
+        # Rule 4's exception needs no agreement; rules 5 and 6 still apply, without one.
+        third = _third_party(None, subject, ctx, onward, consented)
+        if third.passed is not False:
+            out = [
+                *verdicts,
+                Verdict(4, True, "onward to a client of the home party: no agreement needed"),
+                tlp_verdict,
+            ]
+            if third.passed:
+                out.append(third)
+            if ref_verdict is not None:
+                out.append(ref_verdict)
+            return _finish(out, None, None, (), withheld_refs)
+        failures.append(third)
     inactive: list[str] = []
     best: Decision | None = None
     for agreement in sorted(ctx.agreements, key=lambda a: (a.id, a.version)):
@@ -329,16 +337,40 @@ def _under_agreement(
     return _withhold([*verdicts, Verdict(4, False, f"no agreement joins {who} and the recipient")])
 
 
+def _client_exception(
+    h: Handling, tlp: str, onward: bool, recipient: Party, ctx: Context, named: bool
+) -> bool:
+    """Rule 4's exception: an onward release of an unclassified GREEN or AMBER object (CLEAR
+    too, see docs/policy.md) to a client of the home party needs no agreement. A consent naming
+    that client lifts the TLP restriction (turn 2); nothing lifts the classification one."""
+    if not onward or h.classification is not None or recipient.id not in ctx.clients:
+        return False
+    return tlp in ("clear", "green", "amber") or named
+
+
 def _tlp(
-    h: Handling, tlp: str, onward: bool, recipient: Party, ctx: Context, consented: bool
+    h: Handling,
+    tlp: str,
+    onward: bool,
+    recipient: Party,
+    ctx: Context,
+    consented: bool,
+    named: bool,
 ) -> Verdict:
     label = f"TLP:{tlp.upper()}"
-    if h.recipients is not None and recipient.id not in h.recipients:
+    # A consent naming the recipient is the originator's later word: it adds the recipient to
+    # the listed ones, and for RED it counts as listing it (DESIGN.md, turn 2).
+    if h.recipients is not None and recipient.id not in h.recipients and not named:
         return Verdict(5, False, "the originator listed recipients and this party is not one")
-    if tlp == "red" and h.recipients is None:
+    if tlp == "red" and h.recipients is None and not named:
         return Verdict(5, False, f"{label} goes only to recipients the originator listed")
+    listed = h.recipients is not None and recipient.id in h.recipients
+    if named and not listed and (h.recipients is not None or tlp == "red"):
+        unlisted = Verdict(5, True, f"{label}: the originator's consent names this recipient")
+    else:
+        unlisted = None
     if not onward or tlp in ("clear", "green"):
-        return Verdict(
+        return unlisted or Verdict(
             5, True, f"{label} allows this {'onward' if onward else 'first-hop'} release"
         )
     if consented:
@@ -363,10 +395,6 @@ def _try_agreement(
     ref = agreement.ref
     if not agreement.allows_tlp(tlp):
         return Verdict(4, False, f"{ref} does not allow TLP:{tlp.upper()}")
-    if h.release_agreements and agreement.id not in h.release_agreements:
-        return Verdict(
-            4, False, f"the originator restricted release to other agreements than {ref}"
-        )
     if onward and tlp == "green" and not agreement.includes(subject.source) and not consented:
         # GREEN stays in the originator's community, unless the originator consented to this
         # recipient: like rule 5's onward limits, that is the source's permission to lift it
@@ -393,7 +421,7 @@ def _try_agreement(
         rank_verdict = Verdict(4, True, f"under {ref}; {cls} is {recipient.scheme} {equivalent}")
     else:
         rank_verdict = Verdict(4, True, f"under {ref}")
-    third = _third_party(agreement, subject, onward, consented)
+    third = _third_party(agreement, subject, ctx, onward, consented)
     if third.passed is False:
         return third
     redactions = tuple(
@@ -408,22 +436,67 @@ def _try_agreement(
     return rank_verdict, level, third, redactions
 
 
-def _third_party(agreement: Agreement, subject: Subject, onward: bool, consented: bool) -> Verdict:
+def received_under(subject: Subject, ctx: Context) -> frozenset[str]:
+    """The agreements the object was received under: the active ones joining the party that
+    delivered it and the home party. The home party's own import delivers nothing: then the
+    originator counts as the deliverer (docs/policy.md)."""
+    came_from = subject.received_from
+    if not came_from or came_from == ctx.home:
+        came_from = subject.source
+    return frozenset(
+        a.id
+        for a in ctx.agreements
+        if a.includes(came_from) and a.includes(ctx.home) and a.inactive_reason(ctx.now_us) is None
+    )
+
+
+def _third_party(
+    agreement: Agreement | None, subject: Subject, ctx: Context, onward: bool, consented: bool
+) -> Verdict:
+    """Rule 6. The stricter of the object's release rule and the governing agreement's onward
+    clause applies (DESIGN.md, turn 2): without the originator's consent, both must allow."""
     h = subject.handling
     if not onward:
         return Verdict(6, None, "first-hop release: the third-party rule does not apply")
     if h.release_rule == "no-onward":
         return Verdict(6, False, "the originator forbids onward release (no-onward)")
-    if h.release_rule == "agreement-members":
-        named = agreement.id in h.release_agreements
-        if named or (not h.release_agreements and agreement.includes(subject.source)):
-            return Verdict(6, True, f"the originator pre-consented within {agreement.ref}")
-    elif h.classification is None and h.release_rule is None:
+    if h.classification is None and h.release_rule is None:
         return Verdict(
             6, None, "unclassified, no release rule: the third-party rule does not apply"
         )
     if consented:
         return Verdict(6, True, "the originator consented to this release")
-    if agreement.onward_release == "agreement-members" and agreement.includes(subject.source):
-        return Verdict(6, True, f"{agreement.ref} allows onward release among its members")
-    return Verdict(6, False, "onward release needs the originator's consent")
+    if agreement is None:
+        # kizuna's reading (docs/policy.md): a release rule pre-consents only within an agreement.
+        return Verdict(
+            6,
+            False,
+            "outside an agreement, onward release of an object with a release rule needs the "
+            "originator's consent (kizuna's reading, docs/policy.md)",
+        )
+    ref = agreement.ref
+    if h.release_rule == "originator-consent":
+        return Verdict(
+            6, False, "the originator's release rule is originator-consent: it needs its consent"
+        )
+    if h.release_rule == "agreement-members":
+        within = h.release_agreements or received_under(subject, ctx)
+        if agreement.id not in within:
+            if h.release_agreements:
+                whose = "the agreements it names"
+            else:
+                # kizuna's reading (docs/policy.md): those active now that join the party that
+                # delivered the object and the home party.
+                whose = "the agreements it was received under (docs/policy.md)"
+            return Verdict(
+                6, False, f"agreement-members pre-consents only within {whose}, not {ref}"
+            )
+    if agreement.onward_release != "agreement-members":
+        return Verdict(
+            6, False, f"{ref}'s onward clause needs the originator's consent (the stricter rule)"
+        )
+    if not agreement.includes(subject.source):
+        return Verdict(6, False, f"the originator is no party to {ref}: onward needs its consent")
+    if h.release_rule == "agreement-members":
+        return Verdict(6, True, f"the originator pre-consented within {ref}, whose clause agrees")
+    return Verdict(6, True, f"{ref} allows onward release among its members")

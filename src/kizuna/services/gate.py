@@ -88,7 +88,7 @@ def _handling(node: Node, raw: str) -> Handling:
 
 def subject_of(node: Node, v: StoredVersion) -> Subject:
     """The policy's view of a stored version."""
-    return Subject(v.id, v.type, _handling(node, v.handling), v.source, v.first_hop)
+    return Subject(v.id, v.type, _handling(node, v.handling), v.source, v.first_hop, v.submitted_by)
 
 
 def _decide(
@@ -100,7 +100,8 @@ def _decide(
 ) -> Decision:
     """``decide``, remembered per context: most objects share their handling, originator and
     path, so a page of a thousand takes a handful of real decisions. The object's id is part
-    of the key only where a consent names objects of its originator."""
+    of the key only where a consent names objects of its originator; who delivered it, only
+    for an onward release (rule 6: the agreements it was received under)."""
     by_id = any(c.objects for c in ctx.consents.get(v.source, ()))
     key = (
         recipient.id,
@@ -110,6 +111,7 @@ def _decide(
         v.type,
         withheld_refs,
         v.id if by_id else "",
+        "" if v.first_hop else v.submitted_by,
     )
     found = ctx.memo.get(key)
     if found is None:
@@ -120,7 +122,12 @@ def _decide(
 def judge(
     node: Node, recipient: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
 ) -> list[tuple[StoredVersion, Decision]]:
-    """Decide every version for the recipient, with rule 7 applied through references."""
+    """Decide every version for the recipient, with rule 7 applied through references.
+
+    An older version goes only where the newest version of its object would go too: raising
+    TLP (or any restriction) in a new version withholds the laxer old ones from those the new
+    one excludes. A revocation is a version like any other (docs/policy.md).
+    """
     ctx = ctx or context(node)
     if recipient.id == ctx.home:
         return [(v, _decide(node, v, recipient, ctx)) for v in versions]
@@ -128,6 +135,8 @@ def judge(
     out = []
     for v in versions:
         decision = _decide(node, v, recipient, ctx, refs.withheld(v))
+        if decision.released and not v.is_latest:
+            decision = _capped_by_newest(decision, refs.newest_refusal(v.id))
         if decision.redactions:
             decision = _only_touching(decision, v)
         out.append((v, decision))
@@ -147,10 +156,26 @@ class _References:
         self, node: Node, recipient: Party, ctx: Context, versions: Sequence[StoredVersion]
     ) -> None:
         self.node, self.recipient, self.ctx = node, recipient, ctx
-        self.held: dict[str, StoredVersion] = {v.id: v for v in versions}
-        self.depth_of: dict[str, int] = {v.id: 0 for v in versions}
+        # A reference means the object's newest version: older ones in the batch stand for
+        # nothing, their object's newest is loaded (it also caps them, see ``judge``).
+        self.held: dict[str, StoredVersion] = {v.id: v for v in versions if v.is_latest}
+        older = {v.id for v in versions} - self.held.keys()
+        newest: list[StoredVersion] = []
+        if older:
+            with self.node.db.read() as conn:
+                newest = list(store.latest(conn, older).values())
+            self.held.update((v.id, v) for v in newest)
+        self.depth_of: dict[str, int] = {i: 0 for i in self.held}
         self.ok: dict[str, bool] = {}
-        self._load(list(versions))
+        self._load([*versions, *newest])
+
+    def newest_refusal(self, object_id: str) -> Verdict | None:
+        """Why the newest version of an object is withheld from the recipient by its own
+        handling (rule 7 aside: its references say nothing of the older versions), or None."""
+        newest = self.held.get(object_id)
+        if newest is None:
+            return None
+        return _decide(self.node, newest, self.recipient, self.ctx).refusal
 
     def _load(self, level: list[StoredVersion]) -> None:
         for depth in range(1, self.DEPTH + 1):
@@ -181,6 +206,13 @@ class _References:
         decision = _decide(self.node, target, self.recipient, self.ctx, self.withheld(target))
         self.ok[ref] = decision.released
         return decision.released
+
+
+def _capped_by_newest(decision: Decision, refusal: Verdict | None) -> Decision:
+    if refusal is None:
+        return decision
+    why = f"the newest version of this object is withheld: {refusal.sentence}"
+    return Decision(WITHHOLD, (*decision.verdicts, Verdict(refusal.rule, False, why)))
 
 
 def _only_touching(decision: Decision, v: StoredVersion) -> Decision:

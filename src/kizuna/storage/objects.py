@@ -34,6 +34,7 @@ class StoredVersion:
     refs: str
     digest: str
     content: bytes
+    is_latest: bool = True  # the newest version of its object (the gate caps older ones by it)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ _COLUMNS = (
     objects.c.refs,
     objects.c.digest,
     objects.c.content,
+    objects.c.is_latest,
 )
 
 
