@@ -346,6 +346,7 @@ class Oracle:
         consent = self._consented(o, p)
         # DESIGN.md, turn 2: a consent naming the recipient itself is the originator's later
         # word; it adds the recipient to the listed ones (for RED it counts as listing it).
+        # ALIGNED (docs/policy.md): a consent naming an agreement the recipient is in does not.
         named = self._consented(o, p, agreements=False) and "consent-lists" not in self.off
         # Rule 5, the part no agreement changes.
         listed = h.recipients is None or p.id in h.recipients or named
@@ -449,6 +450,8 @@ class Oracle:
         if consent or "third-party" in off:
             return None
         if a is None:
+            # ALIGNED (docs/policy.md): a rule pre-consents within agreements, so with none
+            # governing only the originator's consent lets a ruled object go to a client.
             return "outside an agreement onward release needs the originator's consent"
         if h.release_rule == "agreement-members" and "pre-consent" not in off:
             # Naming no agreement, it means the agreements under which the object was received.

@@ -122,6 +122,7 @@ def test_received_under_means_agreements_joining_the_party_that_delivered_it() -
     refused = decide(relayed, ACSC, context(without_nisc))
     assert refused_by(refused) == 6
     assert refused.refusal is not None and "received under" in refused.refusal.sentence
+    assert "docs/policy.md" in refused.refusal.sentence
     assert decide(relayed, ACSC, context(without_nisc, with_nisc)).released
 
 
@@ -174,6 +175,16 @@ def test_for_red_a_consent_naming_a_party_counts_as_listing_it() -> None:
     red = bsi_object(Handling("red"), first_hop=True)
     assert refused_by(decide(red, ACSC, context(bilateral))) == 5
     assert decide(red, ACSC, context(bilateral, consents=(consent(ACSC),))).released
+
+
+def test_a_consent_naming_an_agreement_lists_no_one() -> None:
+    """kizuna's stricter reading (docs/policy.md), and explain names it."""
+    bilateral = agreement(1, BSI, ACSC)
+    by_agreement = dataclasses.replace(consent(), agreements=frozenset({bilateral.id}))
+    red = bsi_object(Handling("red"), first_hop=True)
+    d = decide(red, ACSC, context(bilateral, consents=(by_agreement,)))
+    assert refused_by(d) == 5
+    assert d.refusal is not None and "docs/policy.md" in d.refusal.sentence
 
 
 @pytest.mark.parametrize("tlp", ["amber+strict", "red"])

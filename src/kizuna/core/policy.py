@@ -360,10 +360,12 @@ def _tlp(
     label = f"TLP:{tlp.upper()}"
     # A consent naming the recipient is the originator's later word: it adds the recipient to
     # the listed ones, and for RED it counts as listing it (DESIGN.md, turn 2).
+    # kizuna's reading (docs/policy.md): a consent naming an agreement lists no party.
+    via = " (a consent naming its agreement lists no one: docs/policy.md)" if consented else ""
     if h.recipients is not None and recipient.id not in h.recipients and not named:
-        return Verdict(5, False, "the originator listed recipients and this party is not one")
+        return Verdict(5, False, f"the originator listed recipients and this party is not one{via}")
     if tlp == "red" and h.recipients is None and not named:
-        return Verdict(5, False, f"{label} goes only to recipients the originator listed")
+        return Verdict(5, False, f"{label} goes only to recipients the originator listed{via}")
     listed = h.recipients is not None and recipient.id in h.recipients
     if named and not listed and (h.recipients is not None or tlp == "red"):
         unlisted = Verdict(5, True, f"{label}: the originator's consent names this recipient")
