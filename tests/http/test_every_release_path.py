@@ -331,6 +331,11 @@ EXPORTS = {
     "bundle_chunks": lambda node, party: b"".join(export.bundle_chunks(node, party)),
     "ndjson_chunks": lambda node, party: b"".join(export.ndjson_chunks(node, party)),
     "bundle_for": export.bundle_for,
+    # A preview is built by the same gate; it is only neither sealed nor written to the ledger.
+    "previews": lambda node, party: b"\n".join(r.content for r in export.previews(node, party)),
+    "chosen": lambda node, party: b"\n".join(
+        r.content for r in export.chosen(node, party, preview=True)
+    ),
 }
 
 

@@ -21,10 +21,16 @@ pass_env = click.make_pass_decorator(Env)
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
 )
 @click.option("--no-sightings", is_flag=True, help="Only report matches; record no sightings.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 @pass_env
-def match(env: Env, file: Path, no_sightings: bool) -> None:
+def match(env: Env, file: Path, no_sightings: bool, as_json: bool) -> None:
     """Match FILE against every indicator held: a STIX bundle of observed-data and SCOs, or a
-    plain list of values, one per line (IPs, domains, URLs, e-mail addresses, hashes).
+    plain list of values, one per line (IPs, domains, URLs, e-mail addresses, hashes, and MISP's
+    domain|ip, ip|port and filename|hash).
+
+    Each value of a list is matched on its own, in the roles it may have had: an address as
+    a source or destination of traffic (MISP ip-src, ip-dst), an e-mail address as sender or
+    recipient (email-src, email-dst). Each match names its value and its indicator.
 
     Each match records (or updates) this node's sighting of the indicator, which goes back to
     the indicator's originator through the policy gate. Values on the configured MISP warning
@@ -50,12 +56,28 @@ def match(env: Env, file: Path, no_sightings: bool) -> None:
         matches, bad = correlation.match_values(node, values, sight=not no_sightings)
     for _value, reason in bad:
         env.err.print(f"[yellow]skipped[/] {reason}")
+    if as_json:
+        out = [
+            {
+                "value": m.shown,
+                "indicator": m.indicator_id,
+                "likely_benign": [{"value": v, "list": n} for v, n in m.likely_benign],
+            }
+            for m in matches
+        ]
+        sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
     if not matches:
-        env.console.print("no match")
+        if not as_json:
+            env.console.print("no match")
         raise SystemExit(1)
-    table = Table("indicator", "likely benign (warning lists)")
+    if as_json:
+        if not no_sightings:
+            env.err.print(f"{len({m.indicator_id for m in matches})} sightings recorded")
+        return
+    table = Table("value", "indicator", "likely benign (warning lists)")
     for m in matches:
-        table.add_row(m.indicator_id, "; ".join(f"{v}: {n}" for v, n in m.likely_benign) or "-")
+        flags = "; ".join(f"{v}: {n}" for v, n in m.likely_benign) or "-"
+        table.add_row(m.shown, m.indicator_id, flags)
     env.console.print(table)
     if not no_sightings:
         env.err.print(f"{len({m.indicator_id for m in matches})} sightings recorded")

@@ -12,10 +12,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kizuna.cli.context import Env
+from kizuna.core.parties import Party
 from kizuna.services import export as export_service
-from kizuna.services import importer
+from kizuna.services import importer, withholding
+from kizuna.services import ledger as ledger_service
 from kizuna.services import misp as misp_service
 from kizuna.services import parties as party_service
+from kizuna.services.node import Node
 
 pass_env = click.make_pass_decorator(Env)
 
@@ -94,38 +97,82 @@ def import_command(env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool
             env.console.print(
                 f"  [yellow]note[/] {escape(f'{f.where}: {f.reason}')}", soft_wrap=True
             )
+    _print_withheld(env, withholding.after_import(node, report.stored_ranges))
     if report.failures:
         sys.exit(1)
 
 
-@click.command("export")
-@click.option("--to", "recipient", required=True, help="The party (name or id) to export for.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (default: stdout).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["bundle", "ndjson", "misp"]),
-    default="bundle",
-    show_default=True,
-    help="One STIX bundle, one object per line (NDJSON), or MISP events (JSON a MISP loads).",
-)
-@pass_env
-def export_command(env: Env, recipient: str, out: Path | None, fmt: str) -> None:
-    """Write exactly what PARTY would receive, through the policy gate."""
-    node = env.node()
-    party = party_service.find(node, recipient)
-    chunks: Iterable[bytes]
+_FILES_SHOWN = 30
+_REASONS_SHOWN = 4
+
+
+def _print_withheld(env: Env, files: list[withholding.FileWithheld]) -> None:
+    """Per file, what the gate withholds from whom and why (import stores; the gate releases)."""
+    held = [f for f in files if f.withheld]
+    if not files or not held:
+        if files:
+            env.console.print("  the gate withholds none of it from any partner")
+        return
+    env.console.print(
+        f"  {len(held)} of {len(files)} files hold objects the gate withholds; in all, from"
+        " whom and why:"
+    )
+    for line in withheld_lines(withholding.in_all(files))[: _REASONS_SHOWN * 2]:
+        env.console.print(f"    {escape(line)}", soft_wrap=True)
+    env.console.print("  per file:")
+    for f in held[:_FILES_SHOWN]:
+        env.console.print(
+            f"  [bold]{escape(f.file)}[/] ({f.objects:,} objects stored)", soft_wrap=True
+        )
+        for line in withheld_lines(f.tallies)[:_REASONS_SHOWN]:
+            env.console.print(f"    {escape(line)}", soft_wrap=True)
+    if len(held) > _FILES_SHOWN:
+        env.console.print(f"  ... and {len(held) - _FILES_SHOWN} more files")
+    env.console.print("  `kizuna preview --to PARTY` counts the reasons for the whole node")
+
+
+def withheld_lines(tallies: Iterable[withholding.Tally]) -> list[str]:
+    """One line per reason: how many objects, from whom ("every partner" when all alike)."""
+    by_reason: dict[withholding.Reason, list[tuple[str, int]]] = {}
+    everyone = []
+    for t in tallies:
+        everyone.append(t.party.name)
+        for reason, n in t.ranked():
+            by_reason.setdefault(reason, []).append((t.party.name, n))
+    lines = []
+    ranked = sorted(by_reason.items(), key=lambda rw: (-max(n for _, n in rw[1]), rw[0]))
+    for reason, who in ranked:
+        counts = {n for _, n in who}
+        if len(who) == len(everyone) and len(counts) == 1:
+            whom = (
+                f"{who[0][1]:,} from every partner"
+                if len(everyone) > 1
+                else (f"{who[0][1]:,} from {who[0][0]}")
+            )
+        else:
+            whom = ", ".join(f"{n:,} from {name}" for name, n in who)
+        lines.append(f"{whom}: {reason.code}: {reason.sentence}")
+    return lines
+
+
+FORMATS = click.Choice(["bundle", "ndjson", "misp"])
+FORMAT_HELP = "One STIX bundle, one object per line (NDJSON), or MISP events (JSON a MISP loads)."
+
+
+def exported_chunks(
+    node: Node, party: Party, fmt: str, *, preview: bool, tally: export_service.Tally
+) -> Iterable[bytes]:
+    """The bytes of an export (or a preview) of what ``party`` receives, in ``fmt``."""
     if fmt == "misp":
         # MISP events are built whole by misp-stix: this format is not streamed.
-        chunks = [misp_service.misp_json(node, party)]
-    elif fmt == "bundle":
-        chunks = export_service.bundle_chunks(node, party)
-    else:
-        chunks = export_service.ndjson_chunks(node, party)
+        return [misp_service.misp_json(node, party, preview=preview, tally=tally)]
+    if fmt == "bundle":
+        return export_service.bundle_chunks(node, party, preview=preview, tally=tally)
+    return export_service.ndjson_chunks(node, party, preview=preview, tally=tally)
+
+
+def write_chunks(chunks: Iterable[bytes], out: Path | None) -> None:
+    """Write to ``out`` whole or not at all (through a .part file), or to stdout."""
     if out is None:
         for chunk in chunks:
             sys.stdout.buffer.write(chunk)
@@ -136,7 +183,51 @@ def export_command(env: Env, recipient: str, out: Path | None, fmt: str) -> None
         for chunk in chunks:
             f.write(chunk)
     tmp.replace(out)
-    env.err.print(f"wrote {out}")
+
+
+@click.command("export")
+@click.option("--to", "recipient", required=True, help="The party (name or id) to release to.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@click.option(
+    "--format", "fmt", type=FORMATS, default="bundle", show_default=True, help=FORMAT_HELP
+)
+@pass_env
+def export_command(env: Env, recipient: str, out: Path | None, fmt: str) -> None:
+    """Release to PARTY: write what it receives, through the policy gate, to hand it over.
+
+    An export is a release: each object travels with its seal and is written to the ledger
+    (its originator can see where it went), and the command says how many objects went and
+    which ledger entries record them. To look without releasing anything, use
+    `kizuna preview --to PARTY [--out FILE]`.
+    """
+    node = env.node()
+    party = party_service.find(node, recipient)
+    since = ledger_service.newest_seq(node)
+    tally = export_service.Tally()
+    write_chunks(exported_chunks(node, party, fmt, preview=False, tally=tally), out)
+    where = f" to {out}" if out else ""
+    if party.id == node.home_party.id:
+        env.err.print(
+            f"wrote {tally.objects} objects for {party.name}{where}; nothing recorded in the"
+            " ledger: the home party sees everything its node holds"
+        )
+        return
+    span = ledger_service.span_since(node, party, since)
+    name = escape(party.name)
+    if span.entries:
+        ledger = f"ledger entries {span.first}\N{EN DASH}{span.last}"
+    elif tally.objects:
+        ledger = "every one already in the ledger from an earlier release"
+    else:
+        ledger = f"none: the gate releases nothing to it (`kizuna preview --to {name}` says why)"
+    env.err.print(
+        f"released {tally.objects} objects to {name}{where}, {ledger}",
+        soft_wrap=True,
+    )
 
 
 COMMANDS = [import_command, export_command]

@@ -10,15 +10,19 @@ import orjson
 from rich.table import Table
 
 from kizuna.cli.context import Env
+from kizuna.cli.io import FORMAT_HELP, FORMATS, exported_chunks, write_chunks
 from kizuna.core.agreements import Agreement
 from kizuna.core.policy import RULE_NAMES, Decision
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.services import agreements as agreement_service
 from kizuna.services import consents as consent_service
 from kizuna.services import explain as explain_service
+from kizuna.services import export as export_service
+from kizuna.services import gate, withholding
 from kizuna.services import ledger as ledger_service
 from kizuna.services import parties as party_service
 from kizuna.services.node import read_key, write_new_key
+from kizuna.storage.objects import StoredVersion
 
 pass_env = click.make_pass_decorator(Env)
 
@@ -305,13 +309,14 @@ def consent_list(env: Env, originator: str | None) -> None:
     node = env.node()
     names = {p.id: p.name for p in party_service.all_parties(node)}
     table = Table("id", "originator", "covers", "to", "expires", "state")
-    now = node.now()
-    for c in consent_service.list_consents(node, originator):
+    found = consent_service.list_consents(node, originator)
+    states = consent_service.states(node, found)
+    for c in found:
         covers = ", ".join(sorted(c.objects)) or (
             ", ".join(sorted(c.types)) + " objects" if c.types else "all objects"
         )
         to = ", ".join([names.get(p, p) for p in sorted(c.parties)] + sorted(c.agreements))
-        state = "revoked" if c.revoked else ("expired" if c.expires_us <= now else "valid")
+        state = states[c.id]
         table.add_row(
             c.id,
             names.get(c.originator, c.originator),
@@ -374,32 +379,68 @@ def explain(env: Env, object_id: str, recipient: str) -> None:
 
 @click.command()
 @click.option("--to", "recipient", required=True, help="The party (name or id).")
+@click.option("--list", "listing", is_flag=True, help="List each object it would receive.")
 @click.option(
-    "--withheld", is_flag=True, help="Also list what is withheld, with the refusing rule."
+    "--withheld", is_flag=True, help="List each object withheld from it, with the refusing rule."
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the objects it would receive to FILE, for your own eyes (not a release).",
+)
+@click.option(
+    "--format", "fmt", type=FORMATS, default="bundle", show_default=True, help=FORMAT_HELP
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts per reason as JSON.")
 @pass_env
-def preview(env: Env, recipient: str, withheld: bool) -> None:
-    """List exactly what a party would receive now (nothing is released or recorded)."""
+def preview(
+    env: Env,
+    recipient: str,
+    listing: bool,
+    withheld: bool,
+    out: Path | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """What a party would receive now, and what the gate withholds from it, counted per reason.
+
+    A preview is not a release: nothing is sealed or written to the ledger, even with --out
+    FILE. To hand objects to the party, use `kizuna export --to PARTY` (a release, recorded
+    in the ledger).
+    """
     node = env.node()
     party = party_service.find(node, recipient)
-    released = held = 0
-    for e in explain_service.preview(node, party, include_withheld=withheld):
-        d = e.decision
-        if d.released:
-            released += 1
+
+    def each(v: StoredVersion, d: Decision) -> None:
+        if d.released and listing:
             extra = f" under {d.agreement}" if d.agreement else ""
-            if e.released_id != e.version.id:
-                extra += f" (derivative {e.released_id})"
-            click.echo(f"release  {e.version.id}{extra}")
-        else:
-            held += 1
+            released_as = gate.released_id(v, d)
+            if released_as != v.id:
+                extra += f" (derivative {released_as})"
+            click.echo(f"release  {v.id}{extra}")
+        elif not d.released and withheld:
             refusal = d.refusal
             why = f"rule {refusal.rule}: {refusal.sentence}" if refusal else ""
-            click.echo(f"withhold {e.version.id}  {why}")
-    summary = f"{released} objects released to {party.name}"
-    if withheld:
-        summary += f", {held} withheld"
-    env.err.print(summary)
+            click.echo(f"withhold {v.id}  {why}")
+
+    tally = withholding.for_party(node, party, each=each)
+    if out is not None:
+        written = export_service.Tally()
+        write_chunks(exported_chunks(node, party, fmt, preview=True, tally=written), out)
+        env.err.print(
+            f"wrote {written.objects} objects {party.name} would receive to {out}"
+            " (a preview: nothing sealed, nothing recorded in the ledger)",
+            soft_wrap=True,
+        )
+    if as_json:
+        _write_json(tally.as_json(), None)
+        return
+    click.echo(
+        f"{tally.released} objects would be released to {party.name}, {tally.withheld} withheld"
+        + (":" if tally.withheld else "")
+    )
+    for reason, n in tally.ranked():
+        click.echo(f"  {n:>8,}  {reason.code}: {reason.sentence}")
 
 
 # -- audit --------------------------------------------------------------------------------------

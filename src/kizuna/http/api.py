@@ -144,7 +144,19 @@ async def post_objects(request: Request, party: Caller) -> Response:
     return json(report.summary())
 
 
-@router.get("/export", summary="Exactly what a party receives, as one STIX bundle")
+@router.get(
+    "/export",
+    summary="A party's export: a release to the caller, or the home's preview for a party",
+    description=(
+        "Without `to` (or `to` naming the caller): everything the gate releases to the caller, "
+        "as one STIX bundle; this is a release: sealed and written to the ledger, as a TAXII "
+        "read is. With `to=PARTY` (home party only): a preview of what PARTY would receive, "
+        "built by the same gate but neither sealed nor recorded, since nothing reaches PARTY; "
+        "the response says which in its `Kizuna-Export` header (`release` or `preview`). To "
+        "hand a party its objects, release them to it (`kizuna export --to PARTY`, or its own "
+        "TAXII reads)."
+    ),
+)
 def export_bundle(
     request: Request,
     party: Caller,
@@ -157,6 +169,9 @@ def export_bundle(
         if target.id != party.id:
             require_home(node, party)
         recipient = target
+    preview = recipient.id != party.id
     return Response(
-        export.bundle_for(node, recipient), media_type="application/stix+json;version=2.1"
+        export.bundle_for(node, recipient, preview=preview),
+        media_type="application/stix+json;version=2.1",
+        headers={"Kizuna-Export": "preview" if preview else "release"},
     )

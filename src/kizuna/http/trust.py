@@ -148,6 +148,7 @@ def list_consents(request: Request, party: Caller) -> Response:
     if party.id != node.home_party.id:
         # Only one's own: a consent names objects its recipients may not see yet (rule 7).
         everyone = [c for c in everyone if c.originator == party.id]
+    states = consent_service.states(node, everyone, party)
     return json(
         [
             {
@@ -159,6 +160,7 @@ def list_consents(request: Request, party: Caller) -> Response:
                 "agreements": sorted(c.agreements),
                 "expires": format_timestamp(c.expires_us),
                 "revoked": c.revoked,
+                "state": states[c.id],
             }
             for c in everyone
         ]
@@ -173,6 +175,8 @@ async def post_consent(request: Request, party: Caller) -> Response:
         raise InvalidJson(f"the request body must be one {CONSENT_TYPE} object")
     if obj.get("created_by_ref") != party.id:
         raise Forbidden("you may only submit your own consents")
+    refs = obj.get("object_refs") or []
+    consent_service.check_submitted(node, party, [r for r in refs if isinstance(r, str)])
     outcome = (await run_in_threadpool(ingest.ingest, node, [obj], submitter=party, path="api"))[0]
     if outcome.error is not None:
         raise outcome.error

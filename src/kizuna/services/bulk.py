@@ -238,7 +238,7 @@ class _FileRun:
     def _flush(self, batch: list[Any], first: int, position: int, offset: int, home: Any) -> None:
         outcomes = ingest.ingest(self.node, batch, submitter=home, path="import") if batch else []
         before = len(self.report.failures)
-        self.report.add(str(self.path), outcomes, first)
+        self.report.add(str(self.path), outcomes, first, file=str(self.path))
         self.entry = replace(
             self.entry,
             position=position,
@@ -276,7 +276,7 @@ class _FileRun:
                         self.node, converted.objects, submitter=home, path="import"
                     )
                     before = len(self.report.failures)
-                    self.report.add(where, outcomes, 0)
+                    self.report.add(where, outcomes, 0, file=str(self.path))
                     stored = sum(1 for o in outcomes if o.status == "stored")
                     unchanged = sum(1 for o in outcomes if o.status == "unchanged")
                     failed = len(self.report.failures) - before

@@ -11,7 +11,7 @@ from kizuna.core.consents import CONSENT_TYPE, Consent
 from kizuna.core.parties import Party
 from kizuna.core.signing import public_key_of
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.errors import Forbidden, InvalidInput, NotFound
+from kizuna.errors import Forbidden, InvalidInput, NotFound, OriginatorMismatch
 from kizuna.services import ingest, state
 from kizuna.services import parties as party_service
 from kizuna.services.node import Node
@@ -51,6 +51,7 @@ def grant(
     if expires_us <= now:
         raise InvalidInput("a consent must expire in the future")
     objects = sorted(objects)
+    check_originator(node, who, objects)
     obj = core.consent_object(
         node.new_id(CONSENT_TYPE),
         who.id,
@@ -65,6 +66,75 @@ def grant(
     signed = core.sign_consent(obj, _signer(node, who, private_key))
     _store(node, signed, who)
     return core.parse_consent(signed, who.public_keys)
+
+
+def sources_of(node: Node, objects: Iterable[str]) -> dict[str, str | None]:
+    """The source of record of each object (None where this node holds no such object)."""
+    wanted = sorted(set(objects))
+    with node.db.read() as conn:
+        held = store.latest(conn, wanted)
+    return {oid: held[oid].source if oid in held else None for oid in wanted}
+
+
+def check_originator(node: Node, originator: Party, objects: Iterable[str]) -> None:
+    """Refuse a consent by anyone but the source of record of every object it names: only the
+    originator consents to an object's onward release (DESIGN.md "originator", rule 6)."""
+    sources = sources_of(node, objects)
+    names = {p.id: p.name for p in party_service.all_parties(node)}
+    # An object this node does not hold cannot be checked here; the gate applies a consent
+    # only to objects of its originator (``Consent.covers``), and `consent list` says
+    # "unverified" until the object arrives.
+    for oid, src in sorted(sources.items()):
+        if src is not None and src != originator.id:
+            owner = names.get(str(src), str(src))
+            raise OriginatorMismatch(
+                f"{originator.name} may not consent to the release of {oid}: only its"
+                f" originator (source of record), {owner}, may",
+                code="consent-not-by-originator",
+            )
+
+
+def check_submitted(node: Node, submitter: Party, objects: Iterable[str]) -> None:
+    """A partner's consent may name only objects it originated that this node holds; the
+    answer is the same for an object held under another originator and for one not held, so
+    it tells the partner nothing of what exists outside its view."""
+    sources = sources_of(node, objects)
+    foreign = sorted(oid for oid, src in sources.items() if src != submitter.id)
+    if foreign:
+        raise OriginatorMismatch(
+            f"a consent may name only objects you originated that this node holds; "
+            f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not",
+            code="consent-not-by-originator",
+        )
+
+
+def state_of(consent: Consent, sources: dict[str, str | None], now_us: int) -> str:
+    """How a consent stands: revoked, expired, invalid (it names another originator's object),
+    unverified (it names objects this node does not hold), or valid."""
+    if consent.revoked:
+        return "revoked"
+    if consent.expires_us <= now_us:
+        return "expired"
+    foreign = sorted(o for o in consent.objects if sources.get(o) not in (None, consent.originator))
+    if foreign:
+        return f"invalid: not the originator of {', '.join(foreign)}"
+    unknown = sorted(o for o in consent.objects if sources.get(o) is None)
+    if unknown:
+        return f"unverified: {', '.join(unknown)} not held here"
+    return "valid"
+
+
+def states(node: Node, consents: Iterable[Consent], viewer: Party | None = None) -> dict[str, str]:
+    """``state_of`` for each consent, by id, with one look-up of the objects they name.
+
+    For a ``viewer`` other than the home party, an object held under another originator and
+    one not held read alike (invalid), so the answer reveals nothing outside its view."""
+    consents = list(consents)
+    sources = sources_of(node, (o for c in consents for o in c.objects))
+    if viewer is not None and viewer.id != node.home_party.id:
+        sources = {o: (viewer.id if src == viewer.id else "") for o, src in sources.items()}
+    now = node.now()
+    return {c.id: state_of(c, sources, now) for c in consents}
 
 
 def _holders(node: Node, originator: Party, objects: list[str]) -> set[str]:

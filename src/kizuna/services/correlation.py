@@ -18,11 +18,12 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 
-from kizuna.core.observables import observed_data, scos_of
+from kizuna.core.observables import observables_of, observed_data
 from kizuna.core.patterns import (
     InvalidPattern,
     PatternIndex,
     compile_pattern,
+    observation_from_stix,
     observations_from_stix,
 )
 from kizuna.core.patterns.observation import Observation
@@ -101,14 +102,25 @@ class Match:
 
     indicator_id: str
     observed_data_id: str
-    values: tuple[tuple[str, str], ...]
+    values: tuple[tuple[str, str], ...]  # (kind, value) of what the observation held
     likely_benign: tuple[tuple[str, str], ...]  # (value, warning list)
+    given: str | None = None  # the value as given, when the observation is of one value
+
+    @property
+    def shown(self) -> str:
+        """What matched, as a person would say it: the value given, or the values observed."""
+        return self.given or ", ".join(v for _, v in self.values)
 
 
 def match(
-    node: Node, observations: Sequence[tuple[str, Observation]], now_us: int | None = None
+    node: Node,
+    observations: Sequence[tuple[str, Observation]],
+    now_us: int | None = None,
+    *,
+    text: str | None = None,
 ) -> list[Match]:
-    """Match observations (observed-data id, observation) against every indicator held."""
+    """Match observations (observed-data id, observation) against every indicator held;
+    ``text`` is the value as the analyst gave it, when the observation is of one value."""
     idx = index(node)
     now = node.now() if now_us is None else now_us
     lists = warninglists.for_node(node)
@@ -117,9 +129,9 @@ def match(
         found = idx.match(observation, now)
         if not found:
             continue
-        values = tuple(v for o in observation.objects.values() for v in values_of(o))
+        values = tuple(dict.fromkeys(v for o in observation.objects.values() for v in values_of(o)))
         benign = tuple((value, name) for kind, value in values for name in lists.check(kind, value))
-        out.extend(Match(i, observed_id, values, benign) for i in found)
+        out.extend(Match(i, observed_id, values, benign, text) for i in sorted(found))
     return out
 
 
@@ -172,19 +184,35 @@ def match_objects(node: Node, objects: list[dict[str, Any]], *, sight: bool = Tr
 def match_values(
     node: Node, values: Iterable[str], *, sight: bool = True
 ) -> tuple[list[Match], list[tuple[str, str]]]:
-    """Match plain values (or SCOs) as one observation by the home party, now."""
-    scos, bad = scos_of(values)
-    if not scos:
+    """Match plain values (or SCOs) observed by the home party now.
+
+    Each value is matched on its own, in the roles it may have played (``core.observables``),
+    so an indicator written for a destination address, an e-mail sender or a domain|ip pair
+    matches, and each match (with its warning-list flags) names only its own value. With
+    ``sight``, the plain SCOs are stored as one observation and the sightings recorded.
+    """
+    found, bad = observables_of(values)
+    if not found:
         return [], bad
     now = format_timestamp(node.now())
+    scos = list({s["id"]: s for o in found for s in o.scos}.values())
     obs = observed_data(node.new_id("observed-data"), scos, node.home_party.id, now)
-    observations = observations_from_stix([obs, *scos])
-    matches = match(node, [(obs["id"], observations[0])])
+    matches: list[Match] = []
+    for observable in found:
+        objects = observable.objects
+        one = {**obs, "object_refs": [o["id"] for o in objects]}
+        observation = observation_from_stix(one, {o["id"]: o for o in objects})
+        matches.extend(match(node, [(obs["id"], observation)], text=observable.text))
     if matches and sight:
-        # Stored as the home party's observation: ingest correlates it and records sightings.
-        for outcome in ingest.ingest(node, [*scos, obs], submitter=node.home_party, path="import"):
+        # Stored as the home party's observation (its plain SCOs only: the roles are readings);
+        # the sightings are recorded here, from the matches above.
+        stored = ingest.ingest(
+            node, [*scos, obs], submitter=node.home_party, path="import", correlate=False
+        )
+        for outcome in stored:
             if outcome.error is not None:
                 raise outcome.error
+        record_sightings(node, matches)
     return matches, bad
 
 

@@ -239,10 +239,35 @@ def release(
     ``decided`` passes in the judgement ``judge`` just made of exactly these versions in this
     context (TAXII paging judges before it knows what fills a page), so it is not made twice.
     """
-    released: list[Release] = []
-    withheld: list[tuple[StoredVersion, Decision]] = []
     if decided is None or [v for v, _ in decided] != list(versions):
         decided = judge(node, recipient, versions, ctx)
+    released, withheld = _build(decided)
+    node.metrics.gate(released, withheld)
+    if recipient.id != node.home_party.id and released:
+        new_seals: list[Seal] = []
+        if sealed:
+            released, new_seals = sealing.attach(node, released)
+        record(node, recipient, released, new_seals)
+    return Verdicts(released, withheld)
+
+
+def preview(
+    node: Node, recipient: Party, decided: Sequence[tuple[StoredVersion, Decision]]
+) -> Verdicts:
+    """The bytes ``recipient`` would receive for versions ``judge`` just decided, built exactly
+    as ``release`` builds them but neither sealed nor written to the ledger: a preview is not a
+    release (nothing has left the node; ``kizuna preview --out``, the home's ``/api/export?to=``).
+    """
+    released, withheld = _build(decided)
+    return Verdicts(released, withheld)
+
+
+def _build(
+    decided: Sequence[tuple[StoredVersion, Decision]],
+) -> tuple[list[Release], list[tuple[StoredVersion, Decision]]]:
+    """The released bytes (derivatives where rules 7 and 8 cut) and what stays, with why."""
+    released: list[Release] = []
+    withheld: list[tuple[StoredVersion, Decision]] = []
     for v, decision in decided:
         if decision.outcome == WITHHOLD:
             withheld.append((v, decision))
@@ -264,13 +289,7 @@ def release(
             continue
         content = orjson.dumps(obj)
         released.append(Release(v, decision, obj["id"], content, digest(canonical(obj))))
-    node.metrics.gate(released, withheld)
-    if recipient.id != node.home_party.id and released:
-        new_seals: list[Seal] = []
-        if sealed:
-            released, new_seals = sealing.attach(node, released)
-        record(node, recipient, released, new_seals)
-    return Verdicts(released, withheld)
+    return released, withheld
 
 
 def released_id(v: StoredVersion, decision: Decision) -> str:

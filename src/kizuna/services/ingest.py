@@ -147,11 +147,13 @@ def ingest(
     submitter: Party,
     path: str,
     record: Callable[[Connection, list[Outcome]], None] | None = None,
+    correlate: bool = True,
 ) -> list[Outcome]:
     """Check and store a batch of objects; one outcome per object, in order.
 
     ``record`` runs in the same transaction with the outcomes (the TAXII status resource), so
-    what is acknowledged and what is stored commit together.
+    what is acknowledged and what is stored commit together. ``correlate=False`` is for a
+    caller that matched the observations itself and records their sightings (``kizuna match``).
     """
     if path not in PATHS:
         raise ValueError(f"unknown ingest path {path!r}")
@@ -213,7 +215,7 @@ def ingest(
     node.metrics.ingest(path, outcomes)
     # Observations a peer sends were correlated on its node (its sightings follow); those a
     # party posts here, or the home party imports, are correlated here.
-    if path != "sync" and any(c.new.type == "observed-data" for c in stored):
+    if correlate and path != "sync" and any(c.new.type == "observed-data" for c in stored):
         from kizuna.services import correlation  # correlation stores its sightings through here
 
         correlation.observe(node, [c.obj for c in stored] + _scos(objects, results))

@@ -173,3 +173,25 @@ def show(node: Node, object_id: str | None = None) -> list[Entry]:
     """Ledger entries, all or about one object (by its id or a derivative's id)."""
     with node.db.read() as conn:
         return ledger_store.entries(conn, object_id)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The entries a release to one party added: how many, the first and last sequence."""
+
+    entries: int
+    first: int | None
+    last: int | None
+
+
+def newest_seq(node: Node) -> int:
+    """The ledger's newest sequence number now (0 when empty): where a release starts."""
+    with node.db.read() as conn:
+        return ledger_store.newest_seq(conn)
+
+
+def span_since(node: Node, recipient: Party, since: int) -> Span:
+    """The entries written for ``recipient`` after sequence ``since`` (``kizuna export``)."""
+    with node.db.read() as conn:
+        seqs = ledger_store.sequences_since(conn, recipient.id, since)
+    return Span(len(seqs), min(seqs, default=None), max(seqs, default=None))

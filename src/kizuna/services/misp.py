@@ -297,9 +297,13 @@ def _quiet_misp_stix() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def export_events(node: Node, recipient: Party) -> dict[str, Any]:
-    """What ``recipient`` would receive, as MISP events ``{"response": [{"Event": …}, …]}``."""
-    released = [orjson.loads(r.content) for r in export.releases(node, recipient)]
+def export_events(
+    node: Node, recipient: Party, *, preview: bool = False, tally: export.Tally | None = None
+) -> dict[str, Any]:
+    """What ``recipient`` receives, as MISP events ``{"response": [{"Event": …}, …]}``: a
+    release (written to the ledger), or with ``preview`` only what it would receive."""
+    chosen = export.chosen(node, recipient, preview=preview, tally=tally)
+    released = [orjson.loads(r.content) for r in chosen]
     with _quiet_misp_stix():
         events = list(events_for(released, node, recipient))
     return {"response": [{"Event": e} for e in events]}
@@ -447,6 +451,9 @@ def _add_tags(element: dict[str, Any], names: Iterable[str]) -> None:
         element["Tag"] = tags
 
 
-def misp_json(node: Node, recipient: Party) -> bytes:
+def misp_json(
+    node: Node, recipient: Party, *, preview: bool = False, tally: export.Tally | None = None
+) -> bytes:
     """The MISP export as JSON bytes (indented: MISP users read these files)."""
-    return orjson.dumps(export_events(node, recipient), option=orjson.OPT_INDENT_2)
+    events = export_events(node, recipient, preview=preview, tally=tally)
+    return orjson.dumps(events, option=orjson.OPT_INDENT_2)

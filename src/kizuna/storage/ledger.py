@@ -95,3 +95,19 @@ def original_of(conn: Connection, released_id: str) -> tuple[str, int] | None:
 
 
 __all__ = ["add_checkpoint", "already_released", "append", "checkpoints", "entries", "head"]
+
+
+def newest_seq(conn: Connection) -> int:
+    """The newest entry's sequence number, 0 for an empty ledger (no lock: a read)."""
+    row = conn.execute(select(ledger.c.seq).order_by(ledger.c.seq.desc()).limit(1)).first()
+    return int(row[0]) if row else 0
+
+
+def sequences_since(conn: Connection, recipient: str, since: int) -> list[int]:
+    """The sequence numbers of entries for ``recipient`` after ``since``, in order."""
+    q = (
+        select(ledger.c.seq)
+        .where(ledger.c.recipient == recipient, ledger.c.seq > since)
+        .order_by(ledger.c.seq)
+    )
+    return [int(s) for s in conn.execute(q).scalars()]
