@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from kizuna.core.taxii import INBOX, RELEASED, Filters
-from kizuna.services import correlation, ingest
+from kizuna.services import correlation, importer, ingest, misp
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
+from shared_data import require_shared_data
 from support import Member
 
 CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
@@ -165,3 +166,91 @@ def test_values_that_are_no_observable_are_reported(sqlite_node: Node, value: st
         if value
         else []
     )
+
+
+# --- values given as a list, against the patterns MISP writes (issue 12, section 5) -----------
+
+
+def test_values_match_misp_indicators_in_the_roles_misp_gives_them(sqlite_node: Node) -> None:
+    ip_dst = indicator(
+        20,
+        "[network-traffic:dst_ref.type = 'ipv4-addr'"
+        " AND network-traffic:dst_ref.value = '5.6.7.8']",
+    )
+    domain_ip = indicator(
+        21,
+        "[domain-name:value = 'circl.lu'"
+        " AND domain-name:resolves_to_refs[*].value = '149.13.33.14']",
+    )
+    sender = indicator(22, "[email-message:from_ref.value = 'donald.duck@disney.com']")
+    ingest.ingest(
+        sqlite_node, [ip_dst, domain_ip, sender], submitter=sqlite_node.home_party, path="import"
+    )
+    values = ["5.6.7.8", "circl.lu|149.13.33.14", "donald.duck@disney.com"]
+    matches, bad = correlation.match_values(sqlite_node, values)
+    assert bad == []
+    assert {(m.shown, m.indicator_id) for m in matches} == {
+        ("5.6.7.8", ip_dst["id"]),
+        ("circl.lu|149.13.33.14", domain_ip["id"]),
+        ("donald.duck@disney.com", sender["id"]),
+    }
+    # One sighting each; what is stored is the values observed, not the roles read into them.
+    assert set(sightings(sqlite_node)) == {ip_dst["id"], domain_ip["id"], sender["id"]}
+    with sqlite_node.db.read() as conn:
+        stored = store.scan(conn, Filters(types=("network-traffic", "email-message")), None, 10)
+    assert stored == []
+
+
+def test_warning_list_flags_name_the_value_of_their_own_indicator(
+    sqlite_node: Node, tmp_path: Path
+) -> None:
+    folder = tmp_path / "lists" / "public-dns"
+    folder.mkdir(parents=True)
+    (folder / "list.json").write_text(
+        json.dumps({"name": "Public DNS", "type": "cidr", "list": ["9.9.9.0/24"]})
+    )
+    sqlite_node.set_setting("warninglists", str(tmp_path))
+    dns = indicator(30, "[ipv4-addr:value = '9.9.9.9']")
+    c2 = indicator(31, "[ipv4-addr:value = '198.51.100.66']")
+    ingest.ingest(sqlite_node, [dns, c2], submitter=sqlite_node.home_party, path="import")
+    matches, _ = correlation.match_values(sqlite_node, ["9.9.9.9", "198.51.100.66"])
+    flags = {m.indicator_id: (m.shown, m.likely_benign) for m in matches}
+    assert flags == {
+        dns["id"]: ("9.9.9.9", (("9.9.9.9", "Public DNS"),)),
+        c2["id"]: ("198.51.100.66", ()),
+    }
+    seen = sightings(sqlite_node)
+    assert "extensions" not in seen[c2["id"]]
+    ext = seen[dns["id"]]["extensions"][correlation.CORRELATION_EXTENSION]
+    assert ext["likely_benign"] == ["9.9.9.9 (Public DNS)"]
+
+
+def test_every_eset_indicator_is_matched_by_its_misp_value(sqlite_node: Node) -> None:
+    """ESET's MISP events, imported (misp-stix writes their patterns): each attribute that
+    became an indicator is matched when its value is given as a plain line."""
+    eset = require_shared_data("misp", "eset-malware-ioc")
+    files = [
+        eset / "glupteba" / "glupteba.misp-event.json",
+        eset / "sednit" / "2018-11-20_Zebrocy.json",
+    ]
+    assert importer.import_paths(sqlite_node, files).failures == []
+    with sqlite_node.db.read() as conn:
+        held = {v.id for v in store.scan(conn, Filters(types=("indicator",)), None, 10_000)}
+    attributes = [
+        a
+        for f in files
+        for event in misp.events_of(orjson.loads(f.read_bytes()), str(f))
+        for a in event.get("Attribute", [])
+        if f"indicator--{a['uuid']}" in held and a["type"] in VALUE_TYPES
+    ]
+    assert {"ip-dst", "domain|ip", "domain"} <= {a["type"] for a in attributes}
+    wanted = {(a["value"], f"indicator--{a['uuid']}") for a in attributes}
+    matches, bad = correlation.match_values(sqlite_node, [v for v, _ in wanted], sight=False)
+    assert bad == []
+    assert wanted <= {(m.shown, m.indicator_id) for m in matches}
+
+
+VALUE_TYPES = frozenset(
+    {"ip-dst", "ip-src", "domain", "domain|ip", "url", "email-src", "email-dst", "ip-dst|port",
+     "md5", "sha1", "sha256", "filename|sha1", "filename|md5", "filename|sha256"}
+)  # fmt: skip
