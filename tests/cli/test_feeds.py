@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kizuna.cli.main import cli
-from kizuna.services import ledger
+from kizuna.services import ledger, parties
 from kizuna.services.node import open_node
 from shared_data import require_shared_data
 
@@ -189,3 +189,43 @@ def test_help_says_which_is_a_release() -> None:
     preview_help = flat(run("preview", "--help").stdout)
     assert "An export is a release" in export_help and "written to the ledger" in export_help
     assert "A preview is not a release" in preview_help
+
+
+# --- 3. match reads values in their MISP roles; 4. only the originator consents ---------------
+
+
+def test_match_names_the_value_and_indicator_of_each_match(home: list[str], tmp_path: Path) -> None:
+    ip_dst = indicator(
+        40, pattern="[network-traffic:dst_ref.type = 'ipv4-addr' AND "
+        "network-traffic:dst_ref.value = '203.0.113.9']",
+    )  # fmt: skip
+    sender = indicator(41, pattern="[email-message:from_ref.value = 'lure@example.org']")
+    bundle = write_bundle(tmp_path / "ind.json", [ip_dst, sender])
+    assert run(*home, "import", "--quiet", str(bundle)).exit_code == 0
+    values = tmp_path / "values.txt"
+    values.write_text("203.0.113.9\nlure@example.org\n192.0.2.200\n")
+    result = run(*home, "match", str(values), "--json", "--no-sightings")
+    assert result.exit_code == 0, result.output
+    got = {(m["value"], m["indicator"]) for m in orjson.loads(result.stdout)}
+    assert got == {("203.0.113.9", ip_dst["id"]), ("lure@example.org", sender["id"])}
+
+
+def test_consent_grant_by_one_who_is_not_the_originator_is_refused(
+    home: list[str], tmp_path: Path
+) -> None:
+    node = open_node(Path(home[1]))
+    try:
+        bsi_id = parties.find(node, "BSI").id
+    finally:
+        node.close()
+    theirs = {**indicator(50, AMBER), "created_by_ref": bsi_id}
+    assert (
+        run(*home, "import", "--quiet", str(write_bundle(tmp_path / "t.json", [theirs]))).exit_code
+        == 0
+    )
+    granted = run(*home, "consent", "grant", "--object", theirs["id"], "--to", "BSI",
+                  "--expires", "30d")  # fmt: skip
+    assert granted.exit_code == 1
+    assert "only its originator (source of record), BSI, may" in flat(granted.stderr)
+    listed = run(*home, "consent", "list")
+    assert theirs["id"] not in listed.stdout

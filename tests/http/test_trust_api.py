@@ -108,3 +108,53 @@ def test_a_consents_recipient_does_not_learn_of_it(
     assert [c["objects"] for c in home.client.get("/api/consents").json()] == [[withheld["id"]]]
     listed = bsi.client.get("/api/consents")
     assert listed.json() == [] and withheld["id"] not in listed.text
+
+
+def test_the_homes_export_for_a_party_is_a_preview_a_partys_own_is_a_release(
+    sqlite_node: Node, member: Callable[..., Member]
+) -> None:
+    from kizuna.services import ledger
+
+    home, bsi = member("CERT-EU"), member("BSI")
+    released = indicator(11, CLEAR)
+    ingest.ingest(sqlite_node, [released], submitter=sqlite_node.home_party, path="import")
+    preview = home.client.get("/api/export", params={"to": "BSI"})
+    assert preview.status_code == 200 and preview.headers["Kizuna-Export"] == "preview"
+    assert released["id"] in preview.text
+    assert ledger.show(sqlite_node) == []  # nothing reached BSI
+    own = bsi.client.get("/api/export")
+    assert own.status_code == 200 and own.headers["Kizuna-Export"] == "release"
+    to_bsi = {e.object_id for e in ledger.show(sqlite_node) if e.recipient == bsi.party.id}
+    assert released["id"] in to_bsi
+
+
+def test_a_party_may_consent_only_to_objects_it_originated(
+    sqlite_node: Node, member: Callable[..., Member]
+) -> None:
+    from kizuna.core.consents import consent_object, sign_consent
+    from kizuna.core.signing import public_key_of
+    from kizuna.core.stix.timestamps import format_timestamp
+    from kizuna.services import parties
+    from kizuna.services.node import new_private_key
+
+    bsi = member("BSI")
+    key = new_private_key()
+    parties.update_party(sqlite_node, "BSI", add_keys=(public_key_of(key),))
+    others = indicator(12, AMBER)  # the home party's object
+    ingest.ingest(sqlite_node, [others], submitter=sqlite_node.home_party, path="import")
+    now = sqlite_node.now()
+    body = consent_object(
+        "x-kizuna-consent--0c0c0c0c-0000-4000-8000-0000000000c2",
+        bsi.party.id,
+        format_timestamp(now),
+        format_timestamp(now + 10**10),
+        objects=[others["id"], "indicator--0c0c0c0c-0000-4000-8000-0000000000ff"],
+        parties=[bsi.party.id],
+    )
+    posted = bsi.client.post("/api/consents", json=sign_consent(body, key))
+    assert posted.status_code == 403, posted.text
+    problem = posted.json()
+    assert "consent-not-by-originator" in posted.text
+    # The same words for an object held under another originator and one not held at all.
+    assert "indicator--0c0c0c0c-0000-4000-8000-0000000000ff" in str(problem)
+    assert bsi.client.get("/api/consents").json() == []

@@ -9,7 +9,7 @@ from kizuna.core.consents import CONSENT_TYPE, consent_object, sign_consent
 from kizuna.core.policy import WITHHOLD
 from kizuna.core.signing import public_key_of
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.errors import Forbidden, InvalidInput
+from kizuna.errors import Forbidden, InvalidInput, OriginatorMismatch
 from kizuna.services import agreements, consents, explain, ingest, parties
 from kizuna.services.node import Node, new_private_key
 
@@ -178,3 +178,47 @@ def test_a_consent_with_a_bad_signature_is_refused_at_ingest(hub: Node, bsi_key:
     assert "signature" in str(outcome.error)
     good = sign_consent(obj, bsi_key)
     assert ingest.ingest(hub, [good], submitter=bsi, path="api")[0].status == "stored"
+
+
+# --- only the originator consents (issue 12, section 5) ---------------------------------------
+
+
+def test_a_consent_by_anyone_but_the_originator_is_refused(hub: Node) -> None:
+    obj = bsi_object(hub)
+    with pytest.raises(OriginatorMismatch, match="only its originator \\(source of record\\), BSI"):
+        consents.grant(hub, expires_us=hub.now() + 10**10, objects=[obj["id"]], parties=["NISC"])
+    assert consents.list_consents(hub) == []
+
+
+def test_a_consent_that_arrives_naming_anothers_object_is_never_listed_valid(
+    hub: Node, bsi_key: bytes
+) -> None:
+    """A consent signed by NISC for BSI's object (as a sync or a post would bring it): stored,
+    since its signature is NISC's, but it counts for nothing and is listed as invalid."""
+    obj = bsi_object(hub)
+    nisc_key = new_private_key()
+    nisc = parties.update_party(hub, "NISC", add_keys=(public_key_of(nisc_key),))
+    now = format_timestamp(hub.now())
+    forged = consent_object(
+        "x-kizuna-consent--0a0a0a0a-0000-4000-8000-0000000000c1",
+        nisc.id,
+        now,
+        format_timestamp(hub.now() + 10**10),
+        objects=[obj["id"]],
+        parties=[hub.home_party.id],
+    )
+    signed = sign_consent(forged, nisc_key)
+    outcome = ingest.ingest(hub, [signed], submitter=nisc, path="sync")[0]
+    assert outcome.status == "stored", outcome.error
+    [listed] = consents.list_consents(hub)
+    state = consents.states(hub, [listed])[listed.id]
+    assert state == f"invalid: not the originator of {obj['id']}"
+    mine = consents.grant(
+        hub,
+        expires_us=hub.now() + 10**10,
+        objects=[obj["id"]],
+        parties=["NISC"],
+        originator="BSI",
+        private_key=bsi_key,
+    )
+    assert consents.states(hub, [mine])[mine.id] == "valid"
