@@ -150,15 +150,17 @@ def test_pages_hold_every_released_object_once_in_order(
     assert all(len(page) == limit for page in home_pages[:-1])
 
 
-def test_a_long_run_of_withheld_objects_is_scanned_past(node: Node, partner: Party) -> None:
-    """More withheld rows than one scan reads (services.taxii._MAX_SCAN), then one released."""
+def test_a_long_run_of_withheld_objects_is_skipped_unread(node: Node, partner: Party) -> None:
+    """More withheld rows than one scan reads (services.taxii._MAX_SCAN), then one released:
+    the view index (services.view) knows their handling is withheld from the partner, so no
+    poll reads them, let alone judges them one by one."""
     pattern = [True] + [False] * 6000 + [True] + [False] * 50
     ids, filters, mark = store(node, pattern)
     before = decisions(node, "withhold")
-    pages = walk(node, partner, filters, mark, 1)
-    assert pages == [[ids[0]], [ids[6001]]]
-    # Every withheld row was judged, and counted, exactly once on the way.
-    assert decisions(node, "withhold") - before == 6050
+    for _ in range(2):  # every poll, not only the first
+        pages = walk(node, partner, filters, mark, 1)
+        assert pages == [[ids[0]], [ids[6001]]]
+    assert decisions(node, "withhold") - before == 0
 
 
 def test_cursors_and_added_after_resume_exactly(node: Node, partner: Party) -> None:

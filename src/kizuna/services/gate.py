@@ -35,6 +35,7 @@ from kizuna.services.ledger import record
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage.objects import StoredVersion
+from kizuna.storage.view_keys import ViewKey
 
 _HANDLING_CACHE_MAX = 4096
 
@@ -117,6 +118,30 @@ def _decide(
     if found is None:
         found = ctx.memo[key] = decide(subject_of(node, v), recipient, ctx, withheld_refs)
     return found
+
+
+def decide_alike(node: Node, recipient: Party, key: ViewKey, ctx: Context) -> Decision:
+    """The decision on any version of a view key, as ``judge`` would take it for one whose id
+    no consent names and whose references are all released. services.view remembers it to
+    skip the versions of keys withheld from a party: a withheld reference never turns a
+    withhold into a release (rule 7 only withholds more), and versions whose id a consent
+    names are read apart."""
+    stand_in = StoredVersion(
+        date_added=0,
+        id="",
+        type=key.type,
+        modified=0,
+        spec_version="",
+        source=key.source,
+        submitted_by=key.submitted_by,
+        path="",
+        first_hop=key.first_hop,
+        handling=key.handling,
+        refs="",
+        digest="",
+        content=b"",
+    )
+    return decide(subject_of(node, stand_in), recipient, ctx)
 
 
 def judge(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, true, update
+from sqlalchemy import Connection, delete, insert, select, true
 
 from kizuna.core.consents import CONSENT_TYPE, InvalidConsent, parse_consent
 from kizuna.core.handling import Handling
@@ -441,11 +441,7 @@ def _resolve_pending(node: Node, conn: Connection, marking_ids: list[str]) -> No
         quarantine = Handling.from_json(stored_handling).quarantine
         if quarantine is not None:
             handling = dataclasses.replace(handling, quarantine=quarantine)
-        conn.execute(
-            update(objects_table)
-            .where(objects_table.c.date_added == date_added)
-            .values(handling=handling.to_json().decode())
-        )
+        store.set_handling(conn, [(date_added, handling.to_json().decode())])
         still = {m for m in handling.unresolved if m.startswith("marking-")}
         conn.execute(
             delete(pending_markings).where(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from kizuna.core import seals as core
 from kizuna.core.handling import Handling
@@ -19,6 +19,7 @@ from kizuna.core.seals import SEAL_TYPE, InvalidSeal, Seal
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.errors import InvalidStix, KizunaError
 from kizuna.services.node import Node
+from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
 from kizuna.storage import seals as seal_store
 from kizuna.storage.schema import objects as objects_table
@@ -202,11 +203,7 @@ def check_late(conn: Connection, late: Sequence[Seal]) -> list[Seal]:
         handling = Handling.from_json(row.handling)
         if handling.quarantine and s.signer == _expected_signer(obj, row.submitted_by, keys):
             lifted = dataclasses.replace(handling, quarantine=None).to_json().decode()
-            conn.execute(
-                update(objects_table)
-                .where(objects_table.c.date_added == row.date_added)
-                .values(handling=lifted)
-            )
+            store.set_handling(conn, [(row.date_added, lifted)])
     return good
 
 

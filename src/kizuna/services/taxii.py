@@ -19,7 +19,7 @@ from kizuna.core.seals import SEAL_TYPE
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
-from kizuna.services import gate, ingest
+from kizuna.services import gate, ingest, view
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import objects as store
@@ -90,8 +90,22 @@ def page(
     wanted = query.limit // 2 if sealed else query.limit
     batch = wanted + 1
     with node.db.read() as conn:
+        # Versions of keys withheld whole from the caller are not read (services.view).
+        scope = view.scope(node, conn, caller, ctx, filters, position)
         while True:
-            rows = store.scan(conn, filters, position, batch)
+            if scope is None:
+                rows = store.scan(conn, filters, position, batch)
+            else:
+                rows = store.scan_keys(
+                    conn,
+                    filters,
+                    position,
+                    batch,
+                    keys=scope.keys,
+                    ceiling=scope.ceiling,
+                    named=scope.named,
+                    closed=scope.closed,
+                )
             withheld: list[tuple[StoredVersion, Decision]] = []
             released_here = 0
             for v, decision in gate.judge(node, caller, rows, ctx):

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Dialect,
+    Select,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.core.taxii import Filters
+from kizuna.storage import view_keys
 from kizuna.storage.schema import node, objects
 
 # SQLite allows 32,766 host parameters; stay well below in IN (...) lists.
@@ -119,6 +134,12 @@ _LAST_DATE_LOCKED = _LAST_DATE.with_for_update()
 _SET_LAST_DATE = update(node).where(node.c.singleton == 1).values(last_date_added=bindparam("last"))
 
 
+def last_date_added(conn: Connection) -> int:
+    """The newest ``date_added`` given so far; every version up to it is committed once this
+    reads it (see ``allocate_dates``)."""
+    return int(conn.execute(_LAST_DATE).scalar_one())
+
+
 def existing_versions(conn: Connection, ids: Iterable[str]) -> dict[str, list[VersionKey]]:
     """Every stored version of the given ids."""
     out: dict[str, list[VersionKey]] = {}
@@ -145,7 +166,7 @@ def allocate_dates(conn: Connection, count: int, now_us: int) -> int:
 # The columns of ``objects`` in table order: the order of the compiled INSERT's parameters.
 _INSERT_KEYS = (
     "date_added", "id", "type", "modified", "spec_version", "is_latest", "is_first", "source",
-    "submitted_by", "path", "first_hop", "handling", "refs", "digest", "content",
+    "submitted_by", "path", "first_hop", "handling", "refs", "digest", "content", "view_key",
 )  # fmt: skip
 _INSERTS: dict[tuple[str, str], tuple[str, bool]] = {}
 
@@ -172,10 +193,11 @@ def insert_versions(conn: Connection, first_date: int, rows: Sequence[NewVersion
     if not rows:
         return []
     dates = list(range(first_date, first_date + len(rows)))
+    keys = view_keys.intern(conn, [(key_parts(r), d) for d, r in zip(dates, rows, strict=True)])
     values = [
         (d, r.id, r.type, r.modified, r.spec_version, r.is_latest, r.is_first, r.source,
-         r.submitted_by, r.path, r.first_hop, r.handling, r.refs, r.digest, r.content)
-        for d, r in zip(dates, rows, strict=True)
+         r.submitted_by, r.path, r.first_hop, r.handling, r.refs, r.digest, r.content, k)
+        for d, r, k in zip(dates, rows, keys, strict=True)
     ]  # fmt: skip
     sql, positional = _insert_sql(conn.dialect)
     if positional:
@@ -183,6 +205,44 @@ def insert_versions(conn: Connection, first_date: int, rows: Sequence[NewVersion
     else:
         conn.exec_driver_sql(sql, [dict(zip(_INSERT_KEYS, v, strict=True)) for v in values])
     return dates
+
+
+def key_parts(v: NewVersion | StoredVersion) -> view_keys.KeyParts:
+    """What the gate's decision on a version depends on besides its id and references: its
+    view key (services.view; tests/services/test_view.py checks the gate reads nothing else)."""
+    return (v.type, v.source, v.submitted_by, v.first_hop, v.handling)
+
+
+_KEY_PARTS = select(
+    objects.c.date_added,
+    objects.c.type,
+    objects.c.source,
+    objects.c.submitted_by,
+    objects.c.first_hop,
+).where(objects.c.date_added.in_(bindparam("dates", expanding=True)))
+_SET_HANDLING = (
+    update(objects)
+    .where(objects.c.date_added == bindparam("d"))
+    .values(handling=bindparam("handling"), view_key=bindparam("key"))
+)
+
+
+def set_handling(conn: Connection, changes: Sequence[tuple[int, str]]) -> None:
+    """Give versions (by ``date_added``) a new handling, and with it their new view key."""
+    if not changes:
+        return
+    handling = dict(changes)
+    rows = conn.execute(_KEY_PARTS, {"dates": sorted(handling)}).all()
+    keys = view_keys.intern(
+        conn, [((t, src, sub, bool(fh), handling[d]), d) for d, t, src, sub, fh in rows]
+    )
+    conn.execute(
+        _SET_HANDLING,
+        [
+            {"d": r[0], "handling": handling[r[0]], "key": k}
+            for r, k in zip(rows, keys, strict=True)
+        ],
+    )
 
 
 def set_flags(conn: Connection, changes: Sequence[tuple[int, bool, bool]]) -> None:
@@ -266,6 +326,80 @@ def scan(
     q = _scan_statement(filters, after is not None, before is not None)
     params = {"after": after, "before": before, "limit": limit}
     return [_row(r) for r in conn.execute(q, params).all()]
+
+
+# Keys per statement of ``scan_keys``: SQLite merges a compound SELECT's terms in a chain, so
+# each row passes every term before it; past a few dozen that costs more than a second query.
+_TERMS = 32
+_NO_KEY = -1  # pads a statement to a size already built (view keys are positive)
+
+
+@functools.lru_cache(maxsize=256)
+def _keyed_statement(filters: Filters, terms: int, named: bool) -> Select[Any] | CompoundSelect[Any]:
+    """One scan per view key, merged in ``date_added`` order: each term seeks its key's rows
+    in ``ix_objects_view_key``, and the merge stops after ``limit`` rows."""
+    common = [
+        *_where(filters),
+        objects.c.date_added > bindparam("after"),
+        objects.c.date_added <= bindparam("ceiling"),
+    ]
+    selects = [
+        select(*_COLUMNS).where(objects.c.view_key == bindparam(f"k{i}"), *common)
+        for i in range(terms)
+    ]
+    if named:
+        selects.append(
+            select(*_COLUMNS).where(
+                objects.c.id.in_(bindparam("named", expanding=True)),
+                objects.c.view_key.in_(bindparam("closed", expanding=True)),
+                *common,
+            )
+        )
+    if len(selects) == 1:
+        return selects[0].order_by(objects.c.date_added).limit(bindparam("limit"))
+    merged = union_all(*selects)
+    return merged.order_by(merged.selected_columns.date_added).limit(bindparam("limit"))
+
+
+def scan_keys(
+    conn: Connection,
+    filters: Filters,
+    after: int | None,
+    limit: int,
+    *,
+    keys: Sequence[int],
+    ceiling: int,
+    named: Sequence[str] = (),
+    closed: Sequence[int] = (),
+) -> list[StoredVersion]:
+    """``scan``, but only of versions whose view key is in ``keys`` (and of the versions with
+    an id in ``named`` among those whose key is in ``closed``), up to ``date_added`` ``ceiling``.
+
+    services.view chooses the keys: the rows of every other key are known withheld from the
+    caller, and are never read.
+    """
+    base: dict[str, Any] = {
+        "after": -(2**62) if after is None else after,
+        "ceiling": ceiling,
+        "limit": limit,
+    }
+    chunks = [list(keys[i : i + _TERMS]) for i in range(0, len(keys), _TERMS)]
+    if named and closed:
+        chunks = chunks or [[]]
+    found: list[list[StoredVersion]] = []
+    for n, chunk in enumerate(chunks):
+        terms = 1 << max(len(chunk) - 1, 0).bit_length()  # 1, 2, 4, ... 32 statements in all
+        params = dict(base)
+        params.update((f"k{i}", k) for i, k in enumerate(chunk))
+        params.update((f"k{i}", _NO_KEY) for i in range(len(chunk), terms))
+        with_named = bool(named and closed and n == 0)
+        if with_named:
+            params["named"], params["closed"] = list(named), list(closed)
+        q = _keyed_statement(filters, terms, with_named)
+        found.append([_row(r) for r in conn.execute(q, params).all()])
+    if len(found) == 1:
+        return found[0]
+    return list(itertools.islice(heapq.merge(*found, key=lambda v: v.date_added), limit))
 
 
 def latest(conn: Connection, ids: Iterable[str]) -> dict[str, StoredVersion]:

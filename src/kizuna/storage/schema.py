@@ -90,6 +90,8 @@ objects = Table(
     Column("refs", Text, nullable=False),
     Column("digest", String(80), nullable=False),
     Column("content", LargeBinary, nullable=False),
+    # The version's entry in ``view_keys``: what the gate's decision on it depends on.
+    Column("view_key", Integer, nullable=False),
     UniqueConstraint("id", "modified", name="uq_objects_version"),
     Index(
         "ix_objects_latest",
@@ -99,6 +101,26 @@ objects = Table(
     ),
     Index("ix_objects_type", "type", "date_added"),
     Index("ix_objects_source", "source", "date_added"),
+    Index("ix_objects_view_key", "view_key", "date_added"),
+)
+
+# The index of parties' views (services.view): every distinct combination of what the gate's
+# decision on a version depends on besides its id, its references and the context. A key's
+# columns never change; a version whose handling changes moves to another key.
+view_keys = Table(
+    "view_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # SHA-256 of the columns below (storage.view_keys.digest_of), so a key is found by one lookup.
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("type", String(250), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("first_hop", Boolean, nullable=False),
+    Column("handling", Text, nullable=False),
+    # The newest ``date_added`` ever given a version of this key: a page after it skips the key.
+    Column("last_added", BigInteger, nullable=False),
+    Index("ix_view_keys_last_added", "last_added"),
 )
 
 # Object versions whose markings named a marking-definition the node did not hold yet: their
