@@ -335,7 +335,9 @@ _NO_KEY = -1  # pads a statement to a size already built (view keys are positive
 
 
 @functools.lru_cache(maxsize=256)
-def _keyed_statement(filters: Filters, terms: int, named: bool) -> Select[Any] | CompoundSelect[Any]:
+def _keyed_statement(
+    filters: Filters, terms: int, named: bool
+) -> Select[Any] | CompoundSelect[Any]:
     """One scan per view key, merged in ``date_added`` order: each term seeks its key's rows
     in ``ix_objects_view_key``, and the merge stops after ``limit`` rows."""
     common = [
