@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
 from kizuna.services.node import Node
 from kizuna.storage import migrate
-from kizuna.storage.schema import metadata
+from kizuna.storage.schema import metadata, objects, view_keys
+from kizuna.storage.view_keys import digest_of
 
 
 def test_the_history_is_one_line() -> None:
@@ -26,3 +29,35 @@ def test_migrated_database_matches_the_schema(node: Node) -> None:
 def test_upgrade_is_idempotent(node: Node) -> None:
     before, after = migrate.upgrade(node.db)
     assert before == after == migrate.head()
+
+
+def test_the_view_migration_keys_every_version_already_stored(node: Node) -> None:
+    """0004_view on a database that holds objects: each version gets the key of its own
+    columns, and each key the newest date_added given it (services.view relies on both)."""
+    config = migrate._config()
+    with node.db.write() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    node.db.write_engine.dispose()
+    node.db.read_engine.dispose()
+    migrate.upgrade(node.db)
+    with node.db.read() as conn:
+        rows = conn.execute(
+            select(
+                objects.c.date_added,
+                objects.c.type,
+                objects.c.source,
+                objects.c.submitted_by,
+                objects.c.first_hop,
+                objects.c.handling,
+                objects.c.view_key,
+            )
+        ).all()
+        keys = {r.id: r for r in conn.execute(select(view_keys)).all()}
+    assert rows, "the node holds its identity and kizuna's extension-definitions"
+    newest: dict[int, int] = {}
+    for date_added, stix_type, source, submitted_by, first_hop, handling, key in rows:
+        parts = (stix_type, source, submitted_by, bool(first_hop), handling)
+        assert keys[key].digest == digest_of(parts)
+        newest[key] = max(newest.get(key, date_added), date_added)
+    assert {k: keys[k].last_added for k in newest} == newest

@@ -146,3 +146,10 @@ def _withheld(node: Node, memory: _Memory, caller: Party, key: ViewKey, ctx: Con
         handling = Handling.from_json(key.handling)
         memory.window = memory.window.narrowed(window(ctx, [handling]))
     return found
+
+
+def remembered(node: Node, party: Party, key: int) -> bool | None:
+    """What the index holds of the gate's decision on a key for a party: True (withheld),
+    False (released) or None (not taken, or no longer holding)."""
+    memory = node.cache.get("view")
+    return memory.withheld.get((party, key)) if isinstance(memory, _Memory) else None
