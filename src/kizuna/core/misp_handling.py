@@ -16,26 +16,13 @@ from them by ``markdown_tables`` (a test keeps the two equal). Two rules hold th
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from kizuna.core.handling import Classification, stricter_tlp
-from kizuna.core.markings import (
-    IEP_EXTENSION,
-    PAP_EXTENSION,
-    TLP_MARKING_ID,
-    handling_marking,
-)
-
-# Namespace of the UUIDv5 ids of the marking-definitions this mapping makes (same content, same id).
-NAMESPACE = uuid.UUID("0f5d8d5e-5b0c-4d7e-9a51-7d6c3c1c2b11")
-# Every marking-definition made here has this ``created``: same content, same bytes, so re-importing
-# stores nothing twice. It is the date of this table's version.
-MARKING_CREATED = "2026-01-01T00:00:00.000Z"
+from kizuna.core.markings import IEP_EXTENSION, TLP_MARKING_ID, handling_marking
+from kizuna.core.well_known import MARKING_CREATED, content_id, pap_marking
 
 HANDLING_NAMESPACES = frozenset(
     {"tlp", "pap", "de-vs", "euci", "nato", "iep", "iep2-policy", "iep2-reference"}
@@ -437,15 +424,6 @@ def spec_for(
     return spec
 
 
-def _uuid5(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
-
-
-def _content_id(prefix: str, content: Mapping[str, Any]) -> str:
-    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode()
-    return f"marking-definition--{_uuid5(prefix, canonical)}"
-
-
 def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]]:
     """The marking refs a spec puts on objects, and the marking-definitions they need."""
     refs: list[str] = []
@@ -458,7 +436,7 @@ def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]
         content = {"rule": spec.release_rule, "recipients": listed, "by": home, "name": name}
         definitions.append(
             handling_marking(
-                _content_id("release", content),
+                content_id("release", content),
                 MARKING_CREATED,
                 home,
                 release_rule=spec.release_rule,
@@ -467,7 +445,7 @@ def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]
             )
         )
     for cls in sorted(spec.classifications):
-        mid = _content_id("classification", {"scheme": cls.scheme, "level": cls.level, "by": home})
+        mid = content_id("classification", {"scheme": cls.scheme, "level": cls.level, "by": home})
         definitions.append(
             handling_marking(
                 mid, MARKING_CREATED, home, classification=cls, name=f"{cls.scheme} {cls.level}"
@@ -481,7 +459,7 @@ def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]
             {
                 "type": "marking-definition",
                 "spec_version": "2.1",
-                "id": _content_id("iep", ext),
+                "id": content_id("iep", ext),
                 "created": MARKING_CREATED,
                 "name": "IEP",
                 "extensions": {IEP_EXTENSION: ext},
@@ -492,7 +470,7 @@ def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]
             {
                 "type": "marking-definition",
                 "spec_version": "2.1",
-                "id": _content_id("statement", {"statement": text}),
+                "id": content_id("statement", {"statement": text}),
                 "created": MARKING_CREATED,
                 "definition_type": "statement",
                 "definition": {"statement": text},
@@ -500,18 +478,6 @@ def markings_for(spec: Spec, home: str) -> tuple[list[str], list[dict[str, Any]]
         )
     refs.extend(d["id"] for d in definitions)
     return refs, definitions
-
-
-def pap_marking(level: str) -> dict[str, Any]:
-    """The PAP marking-definition for a level (one per level, the same on every node)."""
-    return {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": f"marking-definition--{_uuid5('pap', level)}",
-        "created": MARKING_CREATED,
-        "name": f"PAP:{level.upper()}",
-        "extensions": {PAP_EXTENSION: {"extension_type": "property-extension", "pap": level}},
-    }
 
 
 # ---- the reverse: handling → MISP tags and distribution, for MISP export ----

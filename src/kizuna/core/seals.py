@@ -6,6 +6,10 @@ the object's RFC 8785 canonical JSON, the signer and its key; the signature is o
 canonical bytes. A derivative is sealed by the holder that derived it and names the original's
 digest. Seals reference what they seal (``sealed_ref``), so rule 7 releases a seal only with
 its object.
+
+A node that releases an object a party posted under a creator that is no party cannot have that
+creator's seal, and must not pass the object off as its own: it seals it as *received from* that
+party (``received_from``), and the signature covers that statement too.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Seal:
     signature: str
     created: str
     original_digest: str | None = None
+    received_from: str | None = None  # the party the sealing node received the object from
 
     @property
     def id(self) -> str:
@@ -56,6 +61,8 @@ class Seal:
         }
         if self.original_digest:
             obj["original_digest"] = self.original_digest
+        if self.received_from:
+            obj["received_from"] = self.received_from
         return obj
 
 
@@ -74,14 +81,22 @@ def version_of(obj: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _message(body: bytes, received_from: str | None) -> bytes:
+    """What a seal signs: the canonical object, and whom it was received from if said."""
+    if not received_from:
+        return body
+    return body + b"\nreceived_from=" + received_from.encode()
+
+
 def seal(
     obj: Mapping[str, Any],
     signer: str,
     private_key: bytes,
     created: str,
     original_digest: str | None = None,
+    received_from: str | None = None,
 ) -> Seal:
-    """Seal an object version with ``signer``'s key."""
+    """Seal an object version with ``signer``'s key (as received from a party, if given)."""
     body = signing.canonical(obj)
     return Seal(
         object_id=str(obj["id"]),
@@ -89,9 +104,10 @@ def seal(
         signer=signer,
         key_id=signing.key_id(signing.public_key_of(private_key)),
         digest=signing.digest(body),
-        signature=signing.sign(private_key, body),
+        signature=signing.sign(private_key, _message(body, received_from)),
         created=created,
         original_digest=original_digest,
+        received_from=received_from,
     )
 
 
@@ -109,6 +125,7 @@ def parse(obj: Mapping[str, Any]) -> Seal:
             signature=str(obj["signature"]),
             created=str(obj["created"]),
             original_digest=str(obj["original_digest"]) if obj.get("original_digest") else None,
+            received_from=str(obj["received_from"]) if obj.get("received_from") else None,
         )
     except KeyError as exc:
         raise InvalidSeal(f"seal {obj.get('id')} lacks {exc.args[0]}") from exc
@@ -129,5 +146,5 @@ def verify(s: Seal, obj: Mapping[str, Any], public_keys: tuple[str, ...]) -> Non
         raise InvalidSeal(
             f"{s.object_id}: the sealing key {s.key_id} is not a known key of {s.signer}"
         )
-    if not signing.verify(keys[0], body, s.signature):
+    if not signing.verify(keys[0], _message(body, s.received_from), s.signature):
         raise InvalidSeal(f"{s.object_id}: the seal's signature does not verify")

@@ -9,8 +9,10 @@ nothing it has not committed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -28,7 +30,14 @@ from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.refs import references
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.stix.validate import validate
-from kizuna.errors import InvalidStix, KizunaError, OriginatorMismatch, VersionConflict
+from kizuna.core.well_known import FIXED, STANDARD_EXTENSIONS, describe, same, self_certifying
+from kizuna.errors import (
+    Forbidden,
+    InvalidStix,
+    KizunaError,
+    OriginatorMismatch,
+    VersionConflict,
+)
 from kizuna.services import sealing, state
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
@@ -79,61 +88,92 @@ def _failed(index: int, obj: Any, error: KizunaError) -> tuple[int, Outcome]:
     return index, Outcome(oid if isinstance(oid, str) else None, version, "failed", error)
 
 
-class _MarkingResolver:
-    """Finds marking-definitions: this batch first, then the store (cached per node).
+@dataclass(frozen=True)
+class _Definition:
+    """A marking-definition as held: its content, its source of record, and whether it may
+    govern anything at all (not quarantined)."""
 
-    The well-known TLP markings are never looked up: ``handling_of`` reads them by id alone.
+    content: Mapping[str, Any]
+    source: str
+    quarantined: bool = False
+
+
+class _MarkingResolver:
+    """Finds the marking-definition that governs an object of a given source of record.
+
+    A well-known definition is the node's fixed copy (``core.well_known``); TLP is read by id
+    alone. Any other definition, from this batch first, then the store (cached per node),
+    governs an object only with authority over it (DESIGN.md "Who may change the gate's
+    inputs"): it comes from the object's own source of record or from the home party, or its
+    id is derived from its content. A definition from anyone else, or a quarantined one, is
+    that party's claim: stored, shown at home, and it changes nothing of another's object.
     A miss is remembered for this transaction only, since a definition may arrive later.
     """
 
-    def __init__(self, node: Node, conn: Connection, batch: Mapping[str, Mapping[str, Any]]):
-        self.node = node
+    def __init__(self, node: Node, conn: Connection, batch: Mapping[str, _Definition]):
+        self.home = node.home_party.id
         self.conn = conn
         self.batch = batch
-        self.cache: dict[str, Any] = node.cache.setdefault("markings", {})
+        self.cache: dict[str, _Definition] = node.cache.setdefault("markings", {})
         self.missing: set[str] = set()
 
-    def __call__(self, marking_id: str) -> Mapping[str, Any] | None:
+    def for_source(self, source: str) -> Callable[[str], Mapping[str, Any] | None]:
+        return lambda marking_id: self.lookup(marking_id, source)
+
+    def lookup(self, marking_id: str, source: str) -> Mapping[str, Any] | None:
+        fixed = FIXED.get(marking_id)
+        if fixed is not None:
+            return fixed
+        found = self._find(marking_id)
+        if found is None or found.quarantined:
+            return None
+        if found.source in (source, self.home) or self_certifying(found.content):
+            return found.content
+        return None
+
+    def _find(self, marking_id: str) -> _Definition | None:
         if marking_id in self.batch:
             return self.batch[marking_id]
         if marking_id in self.cache:
-            found: Mapping[str, Any] | None = self.cache[marking_id]
-            return found
+            return self.cache[marking_id]
         if marking_id in WELL_KNOWN_TLP or marking_id in self.missing:
             return None
         row = store.latest(self.conn, [marking_id]).get(marking_id)
-        definition = orjson.loads(row.content) if row is not None else None
-        if definition is None:
+        if row is None:
             self.missing.add(marking_id)
-        else:
-            self.cache[marking_id] = definition
-        return definition
+            return None
+        quarantined = Handling.from_json(row.handling).quarantine is not None
+        found = self.cache[marking_id] = _Definition(
+            orjson.loads(row.content), row.source, quarantined
+        )
+        return found
 
 
 class _HandlingMemo:
-    """An object's handling as stored (JSON) and its unresolved markings, once per marking set.
+    """An object's handling as stored (JSON) and its unresolved markings, once per marking set
+    and source of record.
 
     Within one write transaction the resolver always gives the same answer, and an object
-    without granular markings has a handling that depends on its ``object_marking_refs`` alone,
-    so a batch of like-marked objects computes it once.
+    without granular markings has a handling that depends on its ``object_marking_refs`` and
+    source alone, so a batch of like-marked objects computes it once.
     """
 
     def __init__(self, resolve: _MarkingResolver) -> None:
         self.resolve = resolve
-        self.known: dict[tuple[str, ...], tuple[str, frozenset[str]]] = {}
+        self.known: dict[tuple[str, tuple[str, ...]], tuple[str, frozenset[str]]] = {}
 
-    def __call__(self, obj: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+    def __call__(self, obj: Mapping[str, Any], source: str) -> tuple[str, frozenset[str]]:
         refs = obj.get("object_marking_refs")
         if obj.get("granular_markings") or not (refs is None or isinstance(refs, list)):
-            return self._compute(obj)
-        key = tuple(refs or ())
+            return self._compute(obj, source)
+        key = (source, tuple(refs or ()))
         found = self.known.get(key)
         if found is None:
-            found = self.known[key] = self._compute(obj)
+            found = self.known[key] = self._compute(obj, source)
         return found
 
-    def _compute(self, obj: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
-        handling = handling_of(obj, self.resolve)
+    def _compute(self, obj: Mapping[str, Any], source: str) -> tuple[str, frozenset[str]]:
+        handling = handling_of(obj, self.resolve.for_source(source))
         unresolved = frozenset(m for m in handling.unresolved if m.startswith("marking-"))
         for _, part in handling.granular:
             unresolved |= {m for m in part.unresolved if m.startswith("marking-")}
@@ -172,13 +212,15 @@ def ingest(
             i, outcome = _failed(index, obj, exc)
             results[i] = outcome
     batch_markings = {
-        obj["id"]: obj for _, obj, *_ in candidates if obj.get("type") == "marking-definition"
+        obj["id"]: _Definition(obj, source, index in screened.quarantine)
+        for index, obj, source, *_ in candidates
+        if obj.get("type") == "marking-definition"
     }
     with node.db.write() as conn:
         handling_for = _HandlingMemo(_MarkingResolver(node, conn, batch_markings))
         checked: list[_Checked] = []
         for index, obj, source, modified, content, dig in candidates:
-            handling_json, unresolved = handling_for(obj)
+            handling_json, unresolved = handling_for(obj, source)
             quarantine = screened.quarantine.get(index)
             if quarantine is not None or obj["type"] in PROTOCOL_TYPES:
                 handling_json = _special(obj, handling_json, quarantine)
@@ -193,7 +235,7 @@ def ingest(
                 path=path,
                 first_hop=first_hop,
                 handling=handling_json,
-                refs=" ".join(references(obj)),
+                refs=" ".join(references(obj, authorship=False)),
                 digest=dig,
                 content=content,
             )
@@ -239,6 +281,8 @@ def _prepare(
     """Validate one object and work out its source, version, bytes and digest."""
     validate(obj)
     assert isinstance(obj, dict)
+    if path != "registry":
+        _check_fixed(obj)
     created_by = obj.get("created_by_ref")
     if created_by in parties:
         source = str(created_by)
@@ -267,6 +311,33 @@ def _prepare(
     except ValueError as exc:
         raise InvalidStix(f"{obj['id']}: {exc}") from exc
     return source, modified, orjson.dumps(obj), dig
+
+
+@functools.cache
+def _published() -> dict[str, dict[str, Any]]:
+    """kizuna's own published objects (its extension-definitions), which every node registers
+    at init: fixed by the node like the well-known definitions."""
+    data = (resources.files("kizuna") / "data" / "extension-definitions.json").read_bytes()
+    return {o["id"]: o for o in orjson.loads(data)["objects"]}
+
+
+def _check_fixed(obj: Mapping[str, Any]) -> None:
+    """Refuse a posted object that would redefine a well-known definition (``core.well_known``)
+    or one kizuna publishes; an exact copy of the node's own passes."""
+    oid = str(obj["id"])
+    fixed = FIXED.get(oid) or _published().get(oid)
+    if fixed is not None and not same(obj, fixed):
+        raise Forbidden(
+            f"{oid} is {describe(fixed)}, a well-known definition fixed by this node: it cannot"
+            " be redefined, and a copy must say exactly what the node's own says",
+            code="fixed-definition",
+        )
+    if oid in STANDARD_EXTENSIONS:
+        raise Forbidden(
+            f"{oid} is {STANDARD_EXTENSIONS[oid]}, fixed by its standard: this node takes no"
+            " copy of it from anyone",
+            code="fixed-definition",
+        )
 
 
 def _special(obj: Mapping[str, Any], handling_json: str, quarantine: str | None) -> str:
@@ -430,14 +501,14 @@ def _resolve_pending(node: Node, conn: Connection, marking_ids: list[str]) -> No
     if not dates:
         return
     resolve = _MarkingResolver(node, conn, {})
+    t = objects_table.c
     rows = conn.execute(
-        select(objects_table.c.date_added, objects_table.c.content, objects_table.c.handling).where(
-            objects_table.c.date_added.in_(dates)
-        )
+        select(t.date_added, t.content, t.handling, t.source).where(t.date_added.in_(dates))
     ).all()
-    for date_added, content, stored_handling in rows:
+    for date_added, content, stored_handling, source in rows:
         obj = orjson.loads(content)
-        handling: Handling = protocol_handling(obj, handling_of(obj, resolve))
+        # Only a definition with authority over this object resolves it (``_MarkingResolver``).
+        handling: Handling = protocol_handling(obj, handling_of(obj, resolve.for_source(source)))
         quarantine = Handling.from_json(stored_handling).quarantine
         if quarantine is not None:
             handling = dataclasses.replace(handling, quarantine=quarantine)

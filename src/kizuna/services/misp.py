@@ -27,6 +27,7 @@ from kizuna.core.handling import Handling
 from kizuna.core.markings import WELL_KNOWN_TLP, handling_of
 from kizuna.core.parties import Party
 from kizuna.core.stix.refs import references
+from kizuna.core.well_known import FIXED, STANDARD_EXTENSIONS
 from kizuna.errors import InvalidInput, InvalidJson
 from kizuna.services import export, state
 from kizuna.services.node import Node
@@ -217,6 +218,11 @@ def _repaired(event: Mapping[str, Any]) -> dict[str, Any]:
     return fixed
 
 
+def _fixed(marking_id: str) -> bool:
+    """A well-known definition the node holds fixed: misp-stix's copies of them are dropped."""
+    return marking_id in FIXED or marking_id in STANDARD_EXTENSIONS
+
+
 def _uuid_of(stix_id: str) -> str:
     return stix_id.split("--", 1)[1] if "--" in stix_id else stix_id
 
@@ -232,7 +238,7 @@ def _apply(
     kept = [
         o
         for o in stix
-        if not (o.get("type") == "marking-definition" and o.get("id") in WELL_KNOWN_TLP)
+        if not (o.get("type") == "marking-definition" and _fixed(str(o.get("id"))))
         and not (o.get("type") == "identity" and o.get("id") in party_ids)
     ]
     element: dict[str, set[str]] = {}
@@ -252,7 +258,9 @@ def _apply(
                 continue
             if o.get("type") in _CONTAINERS or oid not in element:
                 continue
-            for ref in references(o):
+            # Its author (``created_by_ref``) takes nothing from it: the handling of an object
+            # is its own (DESIGN.md), and the author identity is shared by every event.
+            for ref in references(o, authorship=False):
                 if ref != oid:
                     inherited.setdefault(ref, set()).update(element[oid])
         changed = False
@@ -263,13 +271,20 @@ def _apply(
                 changed = True
         if not changed:
             break
+    # The event's author: an identity that misp-stix made for the event's creator organisation,
+    # not for an attribute or object of the event (a person, an organisation named as content).
+    authors = {o.get("created_by_ref") for o in kept}
+    own_ids = {o["id"] for o in kept if _uuid_of(str(o.get("id"))) in own}
     out = []
     for o in kept:
         o = dict(o)
         marks = {m for m in o.get("object_marking_refs") or () if m not in WELL_KNOWN_TLP}
-        marks |= event_refs | element.get(o["id"], set())
         if o.get("type") == "marking-definition":
             marks = set()  # misp-stix's own definitions (ACS): left as they are
+        elif o["id"] not in authors or o["id"] in own_ids:
+            # Everything but the author: its identity is one object shared by every event of
+            # that organisation, so no event lends it its handling (the node's default TLP).
+            marks |= event_refs | element.get(o["id"], set())
         if marks:
             o["object_marking_refs"] = sorted(marks)
         labels = [label for label in o.get("labels") or () if label not in consumed]

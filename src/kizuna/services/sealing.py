@@ -40,9 +40,10 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
     """Give each release the seal that travels with it; returns the seals made just now.
 
     An original travels with its originator's seal; this node seals what its home party
-    originates (and what it imported as source of record) and every derivative it makes.
-    Objects of other parties that arrived unsealed travel unsealed: a receiving node
-    quarantines them, which is the point.
+    originates (and what it imported as source of record) and every derivative it makes, and
+    seals what a party sent it under a creator that is no party as *received from* that party,
+    never as its own. Objects of other parties that arrived unsealed travel unsealed: a
+    receiving node quarantines them, which is the point.
     """
     from kizuna.services.gate import Release  # the gate calls us: import at call time
 
@@ -51,7 +52,10 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
     known: dict[tuple[str, int, str], bytes] = node.cache.setdefault("seal_bytes", {})
     if len(known) > _SEALS_KEPT:
         known.clear()
-    wanted = [(r.id, r.version.modified, _signer(r, home)) for r in releases]
+    signers = [_signer(r, home) for r in releases]
+    wanted = [
+        (r.id, r.version.modified, signer) for r, (signer, _) in zip(releases, signers, strict=True)
+    ]
     missing = [(oid, m) for oid, m, signer in wanted if (oid, m, signer) not in known]
     stored: dict[tuple[str, int], list[Seal]] = {}
     if missing:
@@ -59,18 +63,30 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
             stored = seal_store.find(conn, missing)
     out: list[ReleaseT] = []
     made: list[Seal] = []
-    for r, key in zip(releases, wanted, strict=True):
+    for r, key, (_, received_from) in zip(releases, wanted, signers, strict=True):
         seal_bytes = known.get(key)
         if seal_bytes == _NO_SEAL:
             seal_bytes = None
         elif seal_bytes is None:
             oid, modified, signer = key
-            found = next((s for s in stored.get((oid, modified), ()) if s.signer == signer), None)
+            found = next(
+                (
+                    s
+                    for s in stored.get((oid, modified), ())
+                    if s.signer == signer and s.received_from == received_from
+                ),
+                None,
+            )
             if found is None and signer == home:
                 obj = orjson.loads(r.content)
                 created = core.version_of(obj) or format_timestamp(r.version.date_added)
                 found = core.seal(
-                    obj, home, node.private_key, created, r.version.digest if r.derived else None
+                    obj,
+                    home,
+                    node.private_key,
+                    created,
+                    r.version.digest if r.derived else None,
+                    received_from,
                 )
                 made.append(found)
             if found is not None:
@@ -81,15 +97,20 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
     return out, made
 
 
-def _signer(r: ReleaseT, home: str) -> str:
-    """Who seals a release: the originator named in ``created_by_ref``; this node for what it
-    derived, originated or imported, and for an object that names no party as its creator
-    (a registry identity, a relayed feed object): the receiving node cannot know the source
-    of record of such an object and expects the seal of the node that sent it (``screen``)."""
+def _signer(r: ReleaseT, home: str) -> tuple[str, str | None]:
+    """Who seals a release, and whom the sealer says it received it from.
+
+    The originator named in ``created_by_ref``; this node for what it derived, originated or
+    imported; and this node, as received from the party that sent it, for an object that names
+    no party as its creator (a party's post under a vendor's identity, a relayed feed object):
+    the receiving node cannot know the source of record of such an object and expects the
+    seal of the node that sent it (``screen``), which must not pass it off as its own."""
     source = r.version.source
     if r.derived or source == home:
-        return home
-    return source if orjson.loads(r.content).get("created_by_ref") == source else home
+        return home, None
+    if orjson.loads(r.content).get("created_by_ref") == source:
+        return source, None
+    return home, source
 
 
 @dataclass

@@ -198,6 +198,9 @@ seals = Table(
     Column("signature", String(128), nullable=False),
     Column("created", String(40), nullable=False),
     Column("original_digest", String(80)),
+    # For an object a party posted under a creator that is no party: the party it came from
+    # (the node seals it as received from that party, never as its own).
+    Column("received_from", String(64)),
 )
 
 # Peers: other nodes this node pulls from (and optionally pushes to) over TAXII 2.1.

@@ -20,6 +20,7 @@ _COLUMNS = (
     seals.c.signature,
     seals.c.created,
     seals.c.original_digest,
+    seals.c.received_from,
 )
 
 
@@ -35,9 +36,9 @@ def find(conn: Connection, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, i
     for i in range(0, len(ids), 900):
         q = select(*_COLUMNS, seals.c.modified).where(seals.c.object_id.in_(ids[i : i + 900]))
         for row in conn.execute(q).all():
-            key = (row[0], int(row[8]))
+            key = (row[0], int(row[9]))
             if key in wanted:
-                out.setdefault(key, []).append(Seal(*row[:8]))
+                out.setdefault(key, []).append(Seal(*row[:9]))
     return out
 
 
@@ -65,6 +66,7 @@ def add(conn: Connection, new: Sequence[Seal]) -> set[tuple[str, str, str]]:
                 "signature": s.signature,
                 "created": s.created,
                 "original_digest": s.original_digest,
+                "received_from": s.received_from,
             }
         )
     if rows:
