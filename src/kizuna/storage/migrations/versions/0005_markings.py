@@ -1,7 +1,7 @@
 """markings: rule 7 follows no authorship; seals say whom a relayed object came from
 
-Revision ID: 0004_markings
-Revises: 0003
+Revision ID: 0005_markings
+Revises: 0004_view
 """
 
 import orjson
@@ -10,8 +10,8 @@ from alembic import op
 
 from kizuna.core.stix.refs import references
 
-revision = "0004_markings"
-down_revision = "0003"
+revision = "0005_markings"
+down_revision = "0004_view"
 branch_labels = None
 depends_on = None
 
