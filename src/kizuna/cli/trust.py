@@ -37,7 +37,8 @@ def _write_json(document: object, out: Path | None) -> None:
 
 
 def _agreement_line(a: Agreement) -> str:
-    signed = f"{len(a.signed_by & a.party_ids)}/{len(a.parties)} signed"
+    # Signatures with keys this node trusts, of every party whose signature it needs.
+    signed = f"{len(a.signed_by & a.signers_needed)}/{len(a.signers_needed)} signed"
     return f"{a.ref}  {a.state}  {signed}  {a.title}"
 
 
@@ -68,7 +69,9 @@ def agreement() -> None:
       kizuna agreement create TEMPLATE.yaml --out draft.json   (a draft, keys filled in)
       kizuna agreement sign draft.json --key party.key         (each party, on its machine)
       kizuna agreement import signed.json                      (on every party's node)
-    It is active once every party has signed and now is inside its validity.
+    It is active once every party has signed with a key this node trusts for it (parties and
+    keys come from `kizuna party add`, never from an agreement) and now is inside its validity.
+    A new version also needs the signatures of every party of the version it replaces.
     """
 
 
@@ -134,6 +137,9 @@ def agreement_import(env: Env, files: tuple[Path, ...]) -> None:
     for path in files:
         stored = agreement_service.add(node, agreement_service.load_document(path))
         click.echo(_agreement_line(stored))
+        reason = stored.inactive_reason(node.now())
+        if reason is not None:
+            env.err.print(f"not in force: {reason}")
 
 
 @agreement.command("list")
@@ -149,7 +155,7 @@ def agreement_list(env: Env) -> None:
             a.id,
             str(a.version),
             a.state,
-            f"{len(a.signed_by & a.party_ids)}/{len(a.parties)}",
+            f"{len(a.signed_by & a.signers_needed)}/{len(a.signers_needed)}",
             a.title,
             "in force" if reason is None else reason,
         )

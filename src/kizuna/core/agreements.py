@@ -16,6 +16,7 @@ from typing import Any
 from kizuna.core import signing
 from kizuna.core.handling import TLP_ORDER, TLP_RANK, Classification
 from kizuna.core.parties import check_jurisdiction, check_kind, check_scheme
+from kizuna.core.party_names import InvalidPartyName, normalise
 from kizuna.core.stix.timestamps import parse_timestamp
 
 ONWARD_CLAUSES: tuple[str, ...] = ("originator-consent", "agreement-members")
@@ -107,6 +108,9 @@ class Agreement:
     signed_by: frozenset[str]
     document: Mapping[str, Any]
     state: str = "draft"
+    # Parties whose signature this version needs besides its own: those of the version it
+    # replaces (core/agreement_versions.py); set when the node judges it, empty on parse.
+    required_signers: frozenset[str] = frozenset()
 
     @property
     def ref(self) -> str:
@@ -118,8 +122,13 @@ class Agreement:
         return frozenset(p.id for p in self.parties)
 
     @property
+    def signers_needed(self) -> frozenset[str]:
+        """Every party whose signature makes this version active."""
+        return self.party_ids | self.required_signers
+
+    @property
     def fully_signed(self) -> bool:
-        return self.party_ids <= self.signed_by
+        return self.signers_needed <= self.signed_by
 
     def includes(self, party_id: str) -> bool:
         return any(p.id == party_id for p in self.parties)
@@ -131,7 +140,7 @@ class Agreement:
         """Why the agreement does not count now (rule 9), or None when it is active."""
         if self.state in ("suspended", "terminated"):
             return f"agreement {self.ref} is {self.state}"
-        missing = sorted(self.party_ids - self.signed_by)
+        missing = sorted(self.signers_needed - self.signed_by)
         if missing:
             return f"agreement {self.ref} is not signed yet by {', '.join(missing)}"
         if now_us < self.valid_from_us:
@@ -164,13 +173,19 @@ def signing_payload(document: Mapping[str, Any]) -> bytes:
     return signing.canonical({k: v for k, v in document.items() if k != "signatures"})
 
 
-def sign_document(document: Mapping[str, Any], party_id: str, private_key: bytes) -> dict[str, Any]:
-    """A copy of ``document`` with ``party_id``'s signature added (replacing an older one)."""
+def sign_document(
+    document: Mapping[str, Any], party_id: str, private_key: bytes, *, leaving: bool = False
+) -> dict[str, Any]:
+    """A copy of ``document`` with ``party_id``'s signature added (replacing an older one).
+
+    ``leaving``: the party is not listed, but was a party of the version this one replaces,
+    whose every party must sign it.
+    """
     public_key = signing.public_key_of(private_key)
     listed = [p for p in document.get("parties", ()) if p.get("id") == party_id]
-    if not listed:
+    if not listed and not leaving:
         raise InvalidAgreement(f"{party_id} is not a party to this agreement")
-    if listed[0].get("public_key") != public_key:
+    if listed and listed[0].get("public_key") != public_key:
         raise InvalidAgreement(
             f"the key given does not match the public key the agreement lists for {party_id}"
         )
@@ -226,14 +241,17 @@ def _parse(doc: Mapping[str, Any], state: str) -> Agreement:
         Signature(str(s["party"]), str(s["key_id"]), str(s["signature"]))
         for s in doc.get("signatures", ())
     )
+    if len({s.party for s in signatures}) != len(signatures):
+        raise InvalidAgreement("an agreement carries one signature per party")
     payload = signing_payload(doc)
     keys = {p.id: p.public_key for p in parties}
+    # A party of the version this one replaces may sign it without being listed (it leaves):
+    # its signature is checked against the key the node trusts for it (agreement_versions).
+    listed = [s for s in signatures if s.party in keys]
     signed_by = frozenset(
-        s.party
-        for s in signatures
-        if s.party in keys and signing.verify(keys[s.party], payload, s.signature)
+        s.party for s in listed if signing.verify(keys[s.party], payload, s.signature)
     )
-    bad = sorted({s.party for s in signatures} - signed_by)
+    bad = sorted({s.party for s in listed} - signed_by)
     if bad:
         raise InvalidAgreement(f"signature of {', '.join(bad)} does not verify")
     return Agreement(
@@ -266,9 +284,13 @@ def _party(p: Mapping[str, Any]) -> AgreementParty:
     if len(signing.unb64(key)) != 32:
         raise InvalidAgreement(f"public_key of {party_id} is not a raw Ed25519 key")
     scheme = p.get("scheme")
+    try:
+        name = normalise(str(p["name"]))
+    except InvalidPartyName as exc:
+        raise InvalidAgreement(f"party {party_id}: {exc}") from exc
     return AgreementParty(
         id=party_id,
-        name=str(p["name"]),
+        name=name,
         jurisdiction=check_jurisdiction(str(p["jurisdiction"])),
         kind=check_kind(str(p["kind"])),
         scheme=check_scheme(str(scheme)) if scheme else None,

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import yaml
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import update
 
 from kizuna.core import agreements as core
 from kizuna.core.agreements import Agreement, InvalidAgreement
 from kizuna.core.parties import Party
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
+from kizuna.errors import Forbidden, InvalidInput, NotFound
+from kizuna.services import agreement_intake as intake
 from kizuna.services import parties as party_service
+from kizuna.services.agreement_intake import Stored
 from kizuna.services.node import Node
 from kizuna.storage import parties as party_store
 from kizuna.storage.schema import agreements as table
+
+__all__ = ["Stored", "add", "get", "history", "history_for", "list_all", "sign", "transition"]
 
 # Fields a template may carry besides its parties; everything else is refused as a typo.
 _TEMPLATE_FIELDS = frozenset(
@@ -123,45 +126,39 @@ def sign_file_document(document: Mapping[str, Any], private_key: bytes) -> dict[
         raise InvalidInput(str(exc)) from exc
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One stored agreement version and its lifecycle state here."""
-
-    agreement: Agreement
-    updated_us: int
-
-
-def _rows(conn: Connection, agreement_id: str | None = None) -> list[Stored]:
-    q = select(table.c.document, table.c.state, table.c.updated_us).order_by(
-        table.c.id, table.c.version
-    )
-    if agreement_id is not None:
-        q = q.where(table.c.id == agreement_id)
-    return [
-        Stored(core.parse(orjson.loads(doc), state), updated)
-        for doc, state, updated in conn.execute(q)
-    ]
-
-
 def history(node: Node, agreement_id: str) -> list[Stored]:
-    """Every stored version of an agreement, oldest first."""
+    """Every stored version of an agreement, oldest first, judged by the keys the node trusts."""
     if not core.AGREEMENT_ID.fullmatch(agreement_id):
         raise NotFound(f"{agreement_id!r} is not an agreement id (agreement--<uuid>)")
     with node.db.read() as conn:
-        found = _rows(conn, agreement_id)
+        found = intake.load(conn, agreement_id).get(agreement_id, [])
     if not found:
         raise NotFound(f"no agreement {agreement_id}; `kizuna agreement list` shows them")
     return found
 
 
-def list_all(node: Node) -> list[Stored]:
-    """The newest version of every agreement."""
+def history_for(node: Node, agreement_id: str, party: Party) -> list[Stored]:
+    """The versions ``party`` may read; a party in none gets the answer of an unknown id."""
+    if not core.AGREEMENT_ID.fullmatch(agreement_id):
+        raise intake.not_found(agreement_id)
     with node.db.read() as conn:
-        rows = _rows(conn)
-    newest: dict[str, Stored] = {}
-    for s in rows:
-        newest[s.agreement.id] = s
-    return list(newest.values())
+        found = intake.load(conn, agreement_id).get(agreement_id, [])
+    readable = intake.visible(found, party, node.home_party)
+    if not readable:
+        raise intake.not_found(agreement_id)
+    return readable
+
+
+def list_all(node: Node, party: Party | None = None) -> list[Stored]:
+    """The newest version of every agreement (that ``party`` may read, when given)."""
+    with node.db.read() as conn:
+        everything = intake.load(conn)
+    out = []
+    for versions in everything.values():
+        readable = versions if party is None else intake.visible(versions, party, node.home_party)
+        if readable:
+            out.append(readable[-1])
+    return out
 
 
 def get(node: Node, agreement_id: str, version: int | None = None) -> Stored:
@@ -175,94 +172,26 @@ def get(node: Node, agreement_id: str, version: int | None = None) -> Stored:
     raise NotFound(f"agreement {agreement_id} has no version {version}")
 
 
-def add(node: Node, document: Mapping[str, Any]) -> Agreement:
-    """Store a draft or signed agreement document; merges signatures into a stored copy.
-
-    Parties the node does not know are registered from the document; a known party must be
-    listed with a key the node knows for it, so nobody can slip a key in through an agreement.
-    """
-    try:
-        parsed = core.parse(document)
-    except InvalidAgreement as exc:
-        raise InvalidInput(str(exc)) from exc
-    known = {p.id: p for p in party_service.all_parties(node)}
-    for ap in parsed.parties:
-        party = known.get(ap.id)
-        if party is not None and ap.public_key not in party.public_keys:
-            raise Forbidden(
-                f"the agreement lists a key for {party.name} that this node does not know for it"
-            )
-    for ap in parsed.parties:
-        if ap.id not in known:
-            party_service.add_party(
-                node,
-                ap.name,
-                jurisdiction=ap.jurisdiction,
-                kind=ap.kind,
-                scheme=ap.scheme,
-                party_id=ap.id,
-                public_keys=(ap.public_key,),
-            )
-    payload = core.signing_payload(document)
-    with node.db.write() as conn:
-        existing = conn.execute(
-            select(table.c.version, table.c.document, table.c.state).where(table.c.id == parsed.id)
-        ).all()
-        same = [row for row in existing if row[0] == parsed.version]
-        newest = max((row[0] for row in existing), default=0)
-        stored_doc = orjson.loads(same[0][1]) if same else None
-        if stored_doc is None or core.signing_payload(stored_doc) != payload:
-            if newest > parsed.version:
-                raise AlreadyExists(
-                    f"agreement {parsed.id} has version {newest} already; "
-                    f"version {parsed.version} is history"
-                )
-            if stored_doc is not None:
-                raise AlreadyExists(
-                    f"{parsed.ref} exists with different content; a change needs a new version"
-                )
-        if same:
-            assert stored_doc is not None
-            signatures = {s["party"]: s for s in stored_doc.get("signatures", ())}
-            signatures.update({s["party"]: s for s in document.get("signatures", ())})
-            merged = {**stored_doc, "signatures": list(signatures.values())}
-            parsed = core.parse(merged, same[0][2])
-            state = _signed_state(parsed, same[0][2])
-            if merged == stored_doc:
-                return parsed  # the same copy again (a peer's, say): nothing changes
-            conn.execute(
-                update(table)
-                .where(table.c.id == parsed.id, table.c.version == parsed.version)
-                .values(document=orjson.dumps(merged).decode(), state=state, updated_us=node.now())
-            )
-        else:
-            state = "active" if parsed.fully_signed else "draft"
-            conn.execute(
-                insert(table).values(
-                    id=parsed.id,
-                    version=parsed.version,
-                    document=orjson.dumps(dict(document)).decode(),
-                    state=state,
-                    updated_us=node.now(),
-                )
-            )
-        party_store.bump_generation(conn)
-    return get(node, parsed.id, parsed.version).agreement
-
-
-def _signed_state(parsed: Agreement, state: str) -> str:
-    if state == "draft" and parsed.fully_signed:
-        return "active"
-    return state
+def add(
+    node: Node,
+    document: Mapping[str, Any],
+    *,
+    submitter: Party | None = None,
+    path: str = "operator",
+) -> Agreement:
+    """Store a draft or signed agreement version; signatures merge (agreement_intake.py)."""
+    return intake.submit(node, document, submitter=submitter, path=path)
 
 
 def sign(node: Node, agreement_id: str, version: int | None = None) -> Agreement:
     """Sign a stored agreement with this node's key, as its home party."""
     stored = get(node, agreement_id, version).agreement
-    if not stored.includes(node.home_party.id):
+    home = node.home_party.id
+    leaving = not stored.includes(home) and home in stored.required_signers
+    if not stored.includes(home) and not leaving:
         raise Forbidden(f"{node.home_party.name} is not a party to {stored.ref}")
     try:
-        signed = core.sign_document(stored.document, node.home_party.id, node.private_key)
+        signed = core.sign_document(stored.document, home, node.private_key, leaving=leaving)
     except InvalidAgreement as exc:
         raise InvalidInput(str(exc)) from exc
     return add(node, signed)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kizuna.core import settings as core_settings
 from kizuna.core import signing
 from kizuna.core.parties import Party, check_jurisdiction, check_kind, check_scheme
+from kizuna.core.party_names import normalise
 from kizuna.errors import AlreadyExists, InvalidInput, NodeNotInitialised
 from kizuna.services.metrics import Metrics
 from kizuna.storage import migrate
@@ -145,6 +146,7 @@ def init_node(
     from kizuna.services import parties as party_service
 
     try:
+        party_name = normalise(party_name)
         jurisdiction = check_jurisdiction(jurisdiction)
         kind = check_kind(kind)
         scheme = check_scheme(scheme) if scheme else None

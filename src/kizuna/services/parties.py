@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+
+from kizuna.core import party_names
 from kizuna.core.parties import Party, check_jurisdiction, check_kind, check_scheme, identity_object
 from kizuna.core.signing import unb64
 from kizuna.core.stix.timestamps import format_timestamp
@@ -17,32 +22,61 @@ def all_parties(node: Node) -> list[Party]:
 
 
 def find(node: Node, name_or_id: str) -> Party:
-    """A party by id or by name (case-insensitive); NotFound says which."""
+    """A party by id or by name (NFKC, case-insensitive); NotFound says which."""
     wanted = name_or_id.strip()
     for party in all_parties(node):
-        if party.id == wanted or party.name.lower() == wanted.lower():
+        if party.id == wanted or party_names.key(party.name) == party_names.key(wanted):
             return party
     raise NotFound(f"no party named or with id {wanted!r}; `kizuna party list` shows them")
 
 
+def checked_name(name: str, known: Iterable[Party], party_id: str | None = None) -> str:
+    """``name`` normalised, refused when invisible characters hide in it or it looks like the
+    name of another party (``party_id`` is the party it names, when it exists)."""
+    try:
+        normal = party_names.normalise(name)
+    except party_names.InvalidPartyName as exc:
+        raise InvalidInput(str(exc), code="invalid-party-name") from exc
+    other = party_names.look_alike(normal, [(p.name, p) for p in known if p.id != party_id])
+    if other is not None:
+        raise AlreadyExists(
+            f"the party name {normal!r} looks like the name of the party {other.name!r} "
+            f"({other.id}) that exists already; look-alike names are refused, choose a "
+            "distinct one",
+            code="party-name-look-alike",
+        )
+    return normal
+
+
 def register(node: Node, party: Party) -> Party:
     """Store a party and its identity object (TLP:CLEAR, so every party can resolve it)."""
-    from kizuna.services import ingest
-
     now = node.now()
     with node.db.write() as conn:
-        known = {p.id: p for p in party_store.all_parties(conn)}
-        if party.id in known:
-            raise AlreadyExists(f"party {party.id} exists already ({known[party.id].name})")
-        if any(p.name.lower() == party.name.lower() for p in known.values()):
-            raise AlreadyExists(f"a party named {party.name!r} exists already")
-        party_store.add(conn, party, now)
-        party_store.bump_generation(conn)
+        store_new(conn, party, now)
+    publish_identity(node, party, now)
+    return party
+
+
+def store_new(conn: Connection, party: Party, now: int) -> None:
+    """Store a new party in an open transaction: its id unused, its name no look-alike."""
+    known = {p.id: p for p in party_store.all_parties(conn)}
+    if party.id in known:
+        raise AlreadyExists(f"party {party.id} exists already ({known[party.id].name})")
+    name = checked_name(party.name, known.values())
+    if name != party.name:
+        raise InvalidInput(f"party name {party.name!r} is not in its normal form {name!r}")
+    party_store.add(conn, party, now)
+    party_store.bump_generation(conn)
+
+
+def publish_identity(node: Node, party: Party, now: int) -> None:
+    """Hold the party's STIX identity object, as the party's own."""
+    from kizuna.services import ingest
+
     identity = identity_object(party, format_timestamp(now))
     outcome = ingest.ingest(node, [identity], submitter=party, path="registry")[0]
     if outcome.error is not None:
         raise outcome.error
-    return party
 
 
 def add_party(
@@ -58,9 +92,7 @@ def add_party(
     client: bool = False,
 ) -> Party:
     """Register a new party with checked attributes."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a party needs a name")
+    name = checked_name(name, all_parties(node))
     try:
         party = Party(
             id=party_id or node.new_id("identity"),
@@ -98,7 +130,10 @@ def update_party(
     scheme: str | None = None,
     add_keys: tuple[str, ...] = (),
 ) -> Party:
-    """Change what the policy needs to know of a party: client status, sector, scheme, keys."""
+    """Change what the policy needs to know of a party: client status, sector, scheme, keys.
+
+    Its name is looked up in normal form (NFKC, case folded) and never changes here.
+    """
     party = find(node, name_or_id)
     values: dict[str, object] = {}
     try:

@@ -10,17 +10,17 @@ import logging
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from kizuna.core import agreements as core_agreements
+from kizuna.core import agreement_versions as core_agreement_versions
 from kizuna.core.agreements import Agreement
 from kizuna.core.consents import CONSENT_TYPE, Consent, InvalidConsent, parse_consent
 from kizuna.core.parties import Party
 from kizuna.core.taxii import Filters
+from kizuna.services import agreement_intake
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
-from kizuna.storage.schema import agreements as agreements_table
 
 log = logging.getLogger("kizuna.state")
 
@@ -61,29 +61,17 @@ def current(node: Node) -> NodeState:
 
 
 def _agreements(conn: Connection) -> list[Agreement]:
-    """Per agreement, the version that governs: the newest fully signed one, else the newest.
+    """Per agreement, the version that governs: the newest one signed by every party of the
+    version it replaces and of its own, with keys the node trusts (agreement_versions.py).
 
-    A new version awaiting signatures (an accession, say) leaves the signed one in force.
+    A new version awaiting signatures (an accession, say) leaves the accepted one in force.
     """
-    rows = conn.execute(
-        select(
-            agreements_table.c.id,
-            agreements_table.c.version,
-            agreements_table.c.document,
-            agreements_table.c.state,
-        ).order_by(agreements_table.c.id, agreements_table.c.version)
-    ).all()
-    governing: dict[str, Agreement] = {}
-    for agreement_id, _version, document, st in rows:
-        try:
-            parsed = core_agreements.parse(orjson.loads(document), st)
-        except core_agreements.InvalidAgreement as exc:  # stored ones were checked on the way in
-            log.error("stored agreement %s no longer parses: %s", agreement_id, exc)
-            continue
-        held = governing.get(agreement_id)
-        if held is None or parsed.fully_signed or not held.fully_signed:
-            governing[agreement_id] = parsed
-    return list(governing.values())
+    out = []
+    for versions in agreement_intake.load(conn).values():
+        governing = core_agreement_versions.governing([s.standing for s in versions])
+        if governing is not None:
+            out.append(governing)
+    return out
 
 
 def _consents(conn: Connection, parties: dict[str, Party]) -> dict[str, tuple[Consent, ...]]:

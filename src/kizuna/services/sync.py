@@ -9,6 +9,7 @@ holds up the others. Received objects enter through ingest like any other.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ async def sync_peer(
     try:
         for attempt in range(ATTEMPTS):
             try:
-                await _agreements(node, client, result)
+                await _agreements(node, client, result, record.party_id)
                 await _pull(node, record, client, result, progress)
                 if record.push:
                     await _push(node, record, client, result)
@@ -123,13 +124,20 @@ async def sync_peer(
     return result
 
 
-async def _agreements(node: Node, client: PeerClient, result: PeerResult) -> None:
-    """Fetch the peer's copies of our agreements; signatures merge, bad copies are refused."""
+async def _agreements(node: Node, client: PeerClient, result: PeerResult, party_id: str) -> None:
+    """Fetch the peer's copies of our agreements; signatures merge, bad copies are refused.
+
+    A copy is a submission by the peer's party like a post: it never registers a party or a key,
+    and a version counts only when signed with keys this node trusts (agreement_intake.py).
+    """
+    peer = await asyncio.to_thread(party_service.find, node, party_id)
     for document in await client.agreements():
         try:
             if await asyncio.to_thread(_holds_already, node, document):
                 continue
-            await asyncio.to_thread(agreements.add, node, document)
+            await asyncio.to_thread(
+                functools.partial(agreements.add, submitter=peer, path="sync"), node, document
+            )
             result.agreements += 1
         except KizunaError as exc:
             log.warning("refused an agreement copy from %s: %s", result.peer, exc.message)
