@@ -7,9 +7,9 @@ a Cyrillic "ВЅІ") is an impersonation, so the node refuses it (issue 12).
 - ``normalise`` gives the stored form: NFKC, runs of white space made one space, trimmed. It
   refuses invisible characters (format and control characters, Unicode's default-ignorable code
   points, blank fillers) instead of removing them, so the name a party gives is the name it gets.
-- ``skeleton`` gives what two names are compared by: the normal form with confusable Cyrillic and
-  Greek letters (and 0/O, 1/l/I) mapped to Latin, case folded, marks and white space removed.
-  Two names with one skeleton are look-alikes.
+- ``skeletons`` give what two names are compared by: the normal form with confusable Cyrillic
+  and Greek letters (and 0/O, 1/l/I) mapped to Latin, case folded, marks and white space
+  removed. Two names whose skeletons meet are look-alikes.
 """
 
 from __future__ import annotations
@@ -87,9 +87,21 @@ def _invisible(c: str) -> bool:
     return ord(c) in _INVISIBLE or unicodedata.category(c) in _REFUSED_CATEGORIES
 
 
-def skeleton(name: str) -> str:
-    """What names are compared by: equal skeletons mean names that look alike."""
-    text = unicodedata.normalize("NFKC", name).translate(_CAPITALS).casefold()
+def skeletons(name: str) -> frozenset[str]:
+    """What names are compared by: two names look alike when their skeletons meet.
+
+    Two readings, because some letters only look Latin in one case (Greek capital Eta is an H,
+    its small form a n): the name in capitals with confusable capitals made Latin, and the name
+    case folded with confusable small letters made Latin. Both are the same for every case
+    variant of a name.
+    """
+    text = unicodedata.normalize("NFKC", name)
+    return frozenset(
+        {_finish(text.upper().translate(_CAPITALS).casefold()), _finish(text.casefold())}
+    )
+
+
+def _finish(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(
         c
@@ -102,6 +114,11 @@ def skeleton(name: str) -> str:
     return text
 
 
+def alike(one: str, other: str) -> bool:
+    """Whether two names look alike."""
+    return bool(skeletons(one) & skeletons(other))
+
+
 def key(name: str) -> str:
     """How a name is looked up (``kizuna token create bsi``): NFKC and case folded."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
@@ -112,8 +129,8 @@ Named = TypeVar("Named")
 
 def look_alike(name: str, existing: Iterable[tuple[str, Named]]) -> Named | None:
     """The first of ``existing`` (name, thing) whose name looks like ``name``, or None."""
-    wanted = skeleton(name)
+    wanted = skeletons(name)
     for other, thing in existing:
-        if skeleton(other) == wanted:
+        if wanted & skeletons(other):
             return thing
     return None

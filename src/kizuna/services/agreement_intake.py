@@ -29,7 +29,7 @@ from kizuna.core import agreements as core
 from kizuna.core.agreement_versions import Standing
 from kizuna.core.agreements import Agreement, InvalidAgreement
 from kizuna.core.parties import Party
-from kizuna.core.party_names import skeleton
+from kizuna.core.party_names import alike
 from kizuna.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from kizuna.services import parties as party_service
 from kizuna.services.node import Node
@@ -215,12 +215,12 @@ def _check_parties(parsed: Agreement, registry: Mapping[str, Party]) -> None:
             raise Forbidden(
                 f"the agreement lists a key for {party.name} that this node does not know for it"
             )
-    seen: dict[str, str] = {}
-    for ap in parsed.parties:
-        other = seen.setdefault(skeleton(ap.name), ap.id)
-        if other != ap.id:
+    for i, ap in enumerate(parsed.parties):
+        twin = next((p for p in parsed.parties[i + 1 :] if alike(ap.name, p.name)), None)
+        if twin is not None:
             raise InvalidInput(
-                f"the agreement names two parties whose names look alike: {ap.id} and {other}",
+                f"the agreement names two parties whose names look alike: {ap.name!r} "
+                f"({ap.id}) and {twin.name!r} ({twin.id})",
                 code="party-name-look-alike",
             )
 
