@@ -45,7 +45,7 @@ def test_names_take_one_normal_form(given_name: str, stored: str) -> None:
     ids=["zwsp", "zwj", "bom", "word-joiner", "soft-hyphen", "cgj", "filler", "rlo", "nul", "vs"],
 )
 def test_invisible_characters_are_refused_not_removed(name: str) -> None:
-    with pytest.raises(InvalidPartyName, match="invisible characters.*U\\+"):
+    with pytest.raises(InvalidPartyName, match=r"invisible characters.*U\+"):
         normalise(name)
 
 

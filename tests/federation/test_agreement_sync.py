@@ -12,8 +12,8 @@ from federation_kit import GREEN, PARTIES, Federation, indicator
 
 from kizuna.core import agreements as core
 from kizuna.core.signing import public_key_of
-from kizuna.services import explain, ingest, parties, state
 from kizuna.services import agreements as agreement_service
+from kizuna.services import explain, ingest, parties, state
 from kizuna.services.node import Node, new_private_key
 
 INVENTED = "identity--e1e1e1e1-0000-4000-8000-000000000001"

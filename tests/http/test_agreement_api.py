@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agreement_world import World, build, next_version, registry, signed_by, views
 from fastapi.testclient import TestClient
 
+from agreement_world import World, build, next_version, registry, signed_by, views
 from kizuna.core import agreements as core
 from kizuna.core.signing import public_key_of
 from kizuna.http.app import create_app

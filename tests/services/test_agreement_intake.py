@@ -4,8 +4,8 @@ the way; look-alike names are refused (issue 12, "Agreements")."""
 from __future__ import annotations
 
 import pytest
-from agreement_world import World, build, next_version, registry, signed_by, views, views_ids
 
+from agreement_world import World, build, next_version, registry, signed_by, views, views_ids
 from kizuna.core import agreements as core
 from kizuna.core.signing import public_key_of
 from kizuna.errors import AlreadyExists, Forbidden, InvalidInput
@@ -86,7 +86,7 @@ def test_a_first_version_naming_an_unknown_party_is_refused_and_registers_nothin
         "id": "agreement--e1e1e1e1-0000-4000-8000-000000000002",
     }
     doc = core.sign_document(doc, INVENTED, invented_key)
-    with pytest.raises(InvalidInput, match="does not know: Evil Corp .*kizuna party add"):
+    with pytest.raises(InvalidInput, match=r"does not know: Evil Corp .*kizuna party add"):
         agreements.add(world.node, doc)
     assert registry(world.node) == before
 
