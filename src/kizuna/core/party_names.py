@@ -97,8 +97,17 @@ def skeletons(name: str) -> frozenset[str]:
     """
     text = unicodedata.normalize("NFKC", name)
     return frozenset(
-        {_finish(text.upper().translate(_CAPITALS).casefold()), _finish(text.casefold())}
+        {
+            _finish(_bare(text.upper()).translate(_CAPITALS).casefold()),
+            _finish(_bare(text.casefold())),
+        }
     )
+
+
+def _bare(text: str) -> str:
+    """Letters without their marks (a precomposed capital is matched as its base letter)."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Mn", "Me"))
 
 
 def _finish(text: str) -> str:
