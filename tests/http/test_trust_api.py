@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import RELEASED
 from kizuna.services import ingest
+from kizuna.services import ledger as ledger_service
 from kizuna.services.node import Node
 from support import Member
 
@@ -63,6 +65,13 @@ def test_explain_preview_audit(sqlite_node: Node, member: Callable[..., Member])
 
     verified = home.client.get("/api/audit/verify").json()
     assert verified["intact"] and verified["entries"] >= 1
+    assert verified["vouched_up_to"] is None
+    assert verified["unvouched_entries"] == verified["entries"]
+    cp = ledger_service.checkpoint(sqlite_node)
+    assert cp is not None
+    verified = home.client.get("/api/audit/verify").json()
+    assert verified["vouched_up_to"] == {"entry": cp.seq, "signed": format_timestamp(cp.time_us)}
+    assert verified["unvouched_entries"] == 0
     assert bsi.client.get("/api/audit/verify").status_code == 403
 
 

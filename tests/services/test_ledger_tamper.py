@@ -7,11 +7,12 @@ of any column of any row (Hypothesis picks the row and the byte), a deleted row,
 (``kizuna audit verify`` through click's CliRunner on the node's folder) must report the
 problem with the entry's number, and the CLI must exit 1; the untouched ledger verifies (exit 0).
 
-Limits, by design of an unkeyed hash chain with signed checkpoints: entries removed from, or
-forged with correct hashes onto, the end of the chain after the last signed checkpoint cannot
-be told apart from a chain that simply ended there. ``services.ledger.checkpoint(node)`` (or
-``kizuna audit checkpoint``) moves that boundary to the head; the tests of those limits below
-document them rather than pretend otherwise.
+Every checkpoint is also kept outside the database, in the node folder's ``ledger-heads``
+file, so deleting entries with their checkpoints is caught too (test_ledger_truncation.py has
+more). The limit, by design of an unkeyed hash chain: entries forged with correct hashes onto
+the end of the chain after the last signed checkpoint cannot be told from real ones, and
+``audit verify`` says how many entries that is. ``services.ledger.checkpoint(node)`` (or
+``kizuna audit checkpoint``) moves that boundary to the head.
 """
 
 from __future__ import annotations
@@ -230,7 +231,10 @@ def assert_intact(ledger: Ledger) -> None:
     assert audit.intact, audit.problems
     result = cli_verify(ledger.home)
     assert result.exit_code == 0, result.output
-    assert f"ledger intact: {ledger.entries} entries, 2 signed checkpoints" in result.stdout
+    assert f"ledger intact up to entry {ledger.entries}, checkpoint signed at" in result.stdout
+    assert f"{ledger.entries} entries, 2 signed checkpoints, 2 heads in ledger-heads" in (
+        result.stdout
+    )
 
 
 def row(conn: sqlite3.Connection, seq: int) -> dict[str, Any]:
@@ -337,28 +341,17 @@ def test_deleting_an_entry_is_caught(ledger: Ledger, where: str) -> None:
     assert_intact(ledger)
 
 
-def test_deleting_the_tail_after_the_last_checkpoint_is_caught_once_checkpointed(
-    tmp_path: Path,
+def test_deleting_the_tail_with_its_checkpoint_is_caught_by_the_heads_file(
+    ledger: Ledger,
 ) -> None:
-    """The limit: without a checkpoint at the head, a truncated tail looks like a shorter chain."""
-    built = _build(tmp_path / "node")
-    try:
-        nisc = next(p for p in parties.all_parties(built.node) if p.name == "NISC")
-        with built.node.db.write() as conn:
-            conn.exec_driver_sql("DELETE FROM ledger WHERE recipient = ?", (nisc.id,))
-            conn.exec_driver_sql("DELETE FROM ledger_checkpoints WHERE seq = ?", (built.entries,))
-        assert ledger_service.verify(built.node).intact  # undetectable, by design
-        assert cli_verify(built.home).exit_code == 0
-        # Released again, and this time checkpointed at the head: now removal is caught.
-        _release_all(built.node, nisc)
-        cp = ledger_service.checkpoint(built.node)
-        assert cp is not None
-        with built.node.db.write() as conn:
-            conn.exec_driver_sql("DELETE FROM ledger WHERE seq = ?", (cp.seq,))
-        built.entries = cp.seq
-        assert_caught(built, cp.seq)
-    finally:
-        built.node.close()
+    """Once on main this passed as intact: the database alone cannot tell a cut-off chain."""
+    first_cut = ledger.checkpoints[0] + 1
+    with tampered(ledger.db) as conn:
+        conn.execute("DELETE FROM ledger WHERE seq >= ?", (first_cut,))
+        conn.execute("DELETE FROM ledger_checkpoints WHERE seq >= ?", (first_cut,))
+        conn.commit()
+        assert_caught(ledger, first_cut)
+    assert_intact(ledger)
 
 
 def test_swapping_two_entries_seq_is_caught(ledger: Ledger) -> None:
@@ -416,12 +409,18 @@ def test_a_forged_entry_at_the_end_with_a_wrong_hash_is_caught(ledger: Ledger) -
 def test_a_forged_entry_appended_with_a_correct_hash_is_the_documented_limit(
     ledger: Ledger,
 ) -> None:
-    """An unkeyed chain cannot tell a well-formed forged tail from a real one until signed."""
+    """An unkeyed chain cannot tell a well-formed forged tail from a real one until signed;
+    ``audit verify`` says it cannot vouch for it."""
     n = ledger.entries
     with tampered(ledger.db) as conn:
         _insert(conn, _forged(conn, n + 1, row(conn, n)["hash"], correct_hash=True))
         conn.commit()
         assert ledger_service.verify(ledger.node).intact
+        result = cli_verify(ledger.home)
+        assert result.exit_code == 0
+        assert "entries after the last checkpoint (1 of them) cannot be vouched for" in " ".join(
+            result.stdout.split()
+        )
     assert_intact(ledger)
 
 
@@ -461,13 +460,13 @@ def test_altering_a_checkpoint_is_caught(ledger: Ledger, column: str, which: int
     assert_intact(ledger)
 
 
-def test_deleting_the_checkpoints_and_a_tail_is_the_documented_limit(ledger: Ledger) -> None:
-    """Whoever can delete signed checkpoints can truncate: keep checkpoints somewhere else too."""
+def test_deleting_the_checkpoints_and_a_tail_is_caught_by_the_heads_file(ledger: Ledger) -> None:
+    """Once on main this passed as intact: the heads outside the database still name the end."""
     with tampered(ledger.db) as conn:
         conn.execute("DELETE FROM ledger_checkpoints")
         conn.execute("DELETE FROM ledger WHERE seq > ?", (ledger.entries - 3,))
         conn.commit()
-        assert ledger_service.verify(ledger.node).intact
+        assert_caught(ledger, ledger.entries - 2)
     assert_intact(ledger)
 
 

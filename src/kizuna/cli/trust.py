@@ -1,4 +1,4 @@
-"""Trust framework commands: agreements, consents, explain, preview, audit, keys."""
+"""Trust framework commands: agreements, consents, explain, preview, keys."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from kizuna.services import consents as consent_service
 from kizuna.services import explain as explain_service
 from kizuna.services import export as export_service
 from kizuna.services import gate, withholding
-from kizuna.services import ledger as ledger_service
 from kizuna.services import parties as party_service
 from kizuna.services.node import read_key, write_new_key
 from kizuna.storage.objects import StoredVersion
@@ -449,57 +448,4 @@ def preview(
         click.echo(f"  {n:>8,}  {reason.code}: {reason.sentence}")
 
 
-# -- audit --------------------------------------------------------------------------------------
-
-
-@click.group()
-def audit() -> None:
-    """The ledger: where objects went, and proof it was not altered."""
-
-
-@audit.command("verify")
-@pass_env
-def audit_verify(env: Env) -> None:
-    """Check the ledger's hash chain and signed checkpoints; exit 1 on any problem."""
-    result = ledger_service.verify(env.node())
-    if result.intact:
-        click.echo(
-            f"ledger intact: {result.entries} entries, {result.checkpoints} signed checkpoints"
-        )
-        return
-    for p in result.problems:
-        click.secho(f"entry {p.seq}: {p.message}", fg="red", err=True)
-    sys.exit(1)
-
-
-@audit.command("show")
-@click.option("--object", "object_id", help="Only releases of this object (or derivative).")
-@pass_env
-def audit_show(env: Env, object_id: str | None) -> None:
-    """Show ledger entries: where did my object go?"""
-    node = env.node()
-    names = {p.id: p.name for p in party_service.all_parties(node)}
-    table = Table("#", "time", "object", "version", "to", "as", "under", "rules")
-    for e in ledger_service.show(node, object_id):
-        table.add_row(
-            str(e.seq),
-            format_timestamp(e.time_us),
-            e.object_id,
-            format_timestamp(e.object_modified),
-            names.get(e.recipient, e.recipient),
-            e.released_id if e.released_id != e.object_id else "-",
-            e.agreement or "-",
-            e.rules,
-        )
-    env.console.print(table)
-
-
-@audit.command("checkpoint")
-@pass_env
-def audit_checkpoint(env: Env) -> None:
-    """Sign the ledger's current head now."""
-    cp = ledger_service.checkpoint(env.node())
-    click.echo(f"checkpoint at entry {cp.seq}" if cp else "nothing new to checkpoint")
-
-
-COMMANDS = [key, agreement, consent, explain, preview, audit]
+COMMANDS = [key, agreement, consent, explain, preview]

@@ -2,7 +2,8 @@
 
 ``verify_chain`` finds the first changed, removed or reordered entry; checkpoints (the chain
 head at a sequence number, signed by the node's key) make truncation and rewriting of the whole
-chain detectable too.
+chain detectable too, as long as a copy of them survives outside the database
+(core.ledger_heads).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def chain(prev_hash: str, entries: Iterable[Entry]) -> list[Entry]:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """The node's signature over the chain's head: entry ``seq`` had ``hash`` at ``time_us``."""
+
     seq: int
     hash: str
     time_us: int

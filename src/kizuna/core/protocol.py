@@ -32,8 +32,15 @@ def receipt(
     released_id: str,
     released_digest: str,
     created: str,
+    ledger_entry: int | None = None,
+    ledger_head: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A holder's report to the originator that it released the originator's object."""
+    """A holder's report to the originator that it released the originator's object.
+
+    ``ledger_entry`` is the holder's ledger entry for the release and ``ledger_head`` the
+    holder's signed ledger head at or after it (core.ledger_heads): kept by the originator, it
+    proves the holder's ledger once reached that entry, whatever the holder's database says later.
+    """
     key = f"{holder}|{object_id}|{version}|{recipient}|{released_digest}"
     obj: dict[str, Any] = {
         "type": RECEIPT_TYPE,
@@ -52,6 +59,10 @@ def receipt(
     }
     if agreement:
         obj["agreement"] = agreement
+    if ledger_entry is not None:
+        obj["ledger_entry"] = ledger_entry
+    if ledger_head is not None:
+        obj["ledger_head"] = dict(ledger_head)
     return obj
 
 

@@ -78,6 +78,20 @@ SETTINGS: tuple[Setting, ...] = (
         lambda v: _positive(v) if v.strip() != "0" else 0,
     ),
     Setting(
+        "ledger_checkpoint_entries",
+        1000,
+        "The ledger's head is signed (a checkpoint, also kept in the node folder's ledger-heads"
+        " file) at least every this many entries.",
+        _positive,
+    ),
+    Setting(
+        "ledger_checkpoint_minutes",
+        10,
+        "...and whenever an entry has waited this many minutes for a checkpoint (checked while"
+        " `kizuna serve` runs and on every ledger write).",
+        _positive,
+    ),
+    Setting(
         "warninglists",
         "",
         "Folder of MISP warning lists (lists/*/list.json); matches on listed values are flagged"

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI, Request, Response
 
 from kizuna import __version__
 from kizuna.http import api, errors, federation, taxii, trust
 from kizuna.http.observe import Observe
+from kizuna.services import ledger_checkpoints
 from kizuna.services.node import Node
+
+
+@contextlib.asynccontextmanager
+async def _background(app: FastAPI) -> AsyncIterator[None]:
+    """What runs while serving: ledger checkpoints when due, and sync with peers."""
+    async with (
+        ledger_checkpoints.while_serving(app.state.node),
+        federation.background_sync(app),
+    ):
+        yield
 
 
 def create_app(node: Node) -> FastAPI:
@@ -23,7 +37,7 @@ def create_app(node: Node) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=federation.background_sync,
+        lifespan=_background,
     )
     app.state.node = node
     errors.install(app)

@@ -269,16 +269,25 @@ def audit(
     )
 
 
-@router.get("/audit/verify", summary="Verify the ledger's hash chain and checkpoints")
+@router.get(
+    "/audit/verify",
+    summary="Verify the ledger's hash chain, checkpoints and the heads kept outside the database",
+)
 def audit_verify(request: Request, party: Caller) -> Response:
     node = _node(request)
     require_home(node, party)
     result = ledger_service.verify(node)
+    head = result.vouched.head
     return json(
         {
             "intact": result.intact,
             "entries": result.entries,
             "checkpoints": result.checkpoints,
+            # How far the signed heads kept outside the database vouch against truncation.
+            "vouched_up_to": (
+                {"entry": head.seq, "signed": format_timestamp(head.time_us)} if head else None
+            ),
+            "unvouched_entries": result.vouched.unvouched,
             "problems": [{"seq": p.seq, "message": p.message} for p in result.problems],
         }
     )

@@ -12,18 +12,18 @@ from sqlalchemy import Connection
 from kizuna.core import ledger as core_ledger
 from kizuna.core import protocol, signing
 from kizuna.core.ledger import Checkpoint, Entry, Problem
+from kizuna.core.ledger_heads import Vouched, head_dict, vouch
 from kizuna.core.parties import Party
 from kizuna.core.seals import Seal
 from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.services import ledger_checkpoints as checkpoints
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
+from kizuna.storage import ledger_heads as heads_file
 from kizuna.storage import seals as seal_store
 
 if TYPE_CHECKING:
     from kizuna.services.gate import Release
-
-# A signed checkpoint at least every this many entries.
-CHECKPOINT_EVERY = 1000
 
 
 def record(
@@ -32,7 +32,8 @@ def record(
     """Append an entry for each release this recipient has not had yet; returns how many.
 
     Seals made for these releases are stored in the same transaction, and the originator of
-    each onward release under an agreement that owes receipts gets a dissemination receipt.
+    each onward release under an agreement that owes receipts gets a dissemination receipt,
+    which carries the ledger's head signed at (or after) the entry that recorded the release.
     """
     # Asked of the database every time, never remembered: should entries vanish from it, the
     # next release records them again rather than trusting a memory of them.
@@ -43,6 +44,9 @@ def record(
         with node.db.read() as conn:
             if set(keys) <= ledger_store.already_released(conn, recipient.id, keys):
                 return 0
+    owed = _receipts_owed(node)
+    cp: Checkpoint | None = None
+    receipted: list[tuple[Release, Entry]] = []
     with node.db.write() as conn:
         seal_store.add(conn, new_seals)
         done = ledger_store.already_released(conn, recipient.id, keys)
@@ -52,15 +56,20 @@ def record(
                 done.add(key)
                 todo.append(r)
         if todo:
-            _append(node, conn, recipient, todo, now)
-    if todo:
-        _send_receipts(node, recipient, todo, now)
+            entries = _append(conn, recipient, todo, now)
+            receipted = [
+                (r, e) for r, e in zip(todo, entries, strict=True) if _owes_receipt(node, r, owed)
+            ]
+            # A receipt carries a head that covers its entry, so those are signed at once.
+            if receipted or checkpoints.due_in(node, conn, now):
+                cp = checkpoints.sign_head(node, conn, now)
+    checkpoints.keep(node, cp)
+    if receipted:
+        _send_receipts(node, recipient, receipted, cp, now)
     return len(todo)
 
 
-def _append(
-    node: Node, conn: Connection, recipient: Party, todo: Sequence[Release], now: int
-) -> None:
+def _append(conn: Connection, recipient: Party, todo: Sequence[Release], now: int) -> list[Entry]:
     seq, head = ledger_store.head(conn)
     entries = core_ledger.chain(
         head,
@@ -83,17 +92,37 @@ def _append(
         ),
     )
     ledger_store.append(conn, entries)
-    last = entries[-1]
-    if last.seq - ledger_store.last_checkpoint_seq(conn) >= CHECKPOINT_EVERY:
-        ledger_store.add_checkpoint(conn, _checkpoint(node, last.seq, last.hash, now))
+    return entries
 
 
-def _send_receipts(node: Node, recipient: Party, released: Sequence[Release], now: int) -> None:
+def _receipts_owed(node: Node) -> frozenset[str]:
+    """The agreements under which onward releases owe the originator a receipt."""
+    from kizuna.services import state
+
+    return frozenset(a.ref for a in state.current(node).agreements if a.receipts_owed)
+
+
+def _owes_receipt(node: Node, r: Release, owed: frozenset[str]) -> bool:
+    return (
+        not r.version.first_hop
+        and r.version.source != node.home_party.id
+        and r.version.type not in protocol.PROTOCOL_TYPES
+        and r.decision.agreement in owed
+    )
+
+
+def _send_receipts(
+    node: Node,
+    recipient: Party,
+    released: Sequence[tuple[Release, Entry]],
+    cp: Checkpoint | None,
+    now: int,
+) -> None:
     """Dissemination receipts for onward releases under agreements that owe them."""
-    from kizuna.services import ingest, state
+    from kizuna.services import ingest
 
-    owed = {a.ref for a in state.current(node).agreements if a.receipts_owed}
     home = node.home_party.id
+    head = head_dict(cp) if cp is not None else None
     receipts = [
         protocol.receipt(
             holder=home,
@@ -105,15 +134,12 @@ def _send_receipts(node: Node, recipient: Party, released: Sequence[Release], no
             released_id=r.id,
             released_digest=r.digest,
             created=format_timestamp(now),
+            ledger_entry=e.seq,
+            ledger_head=head,
         )
-        for r in released
-        if not r.version.first_hop
-        and r.version.source != home
-        and r.version.type not in protocol.PROTOCOL_TYPES
-        and r.decision.agreement in owed
+        for r, e in released
     ]
-    if receipts:
-        ingest.ingest(node, receipts, submitter=node.home_party, path="registry")
+    ingest.ingest(node, receipts, submitter=node.home_party, path="registry")
 
 
 def receipts(node: Node, object_id: str) -> list[dict[str, Any]]:
@@ -129,44 +155,43 @@ def receipts(node: Node, object_id: str) -> list[dict[str, Any]]:
     return [r for r in found if r.get("receipted_ref") == object_id]
 
 
-def _checkpoint(node: Node, seq: int, head: str, now: int) -> Checkpoint:
-    message = core_ledger.checkpoint_message(seq, head, now)
-    return Checkpoint(
-        seq, head, now, signing.key_id(node.public_key), signing.sign(node.private_key, message)
-    )
-
-
 def checkpoint(node: Node) -> Checkpoint | None:
     """Sign the current head now (None for an empty ledger or one already checkpointed)."""
-    with node.db.write() as conn:
-        seq, head = ledger_store.head(conn)
-        if seq == 0 or ledger_store.last_checkpoint_seq(conn) == seq:
-            return None
-        cp = _checkpoint(node, seq, head, node.now())
-        ledger_store.add_checkpoint(conn, cp)
-    return cp
+    return checkpoints.checkpoint(node)
 
 
 @dataclass(frozen=True)
 class Audit:
+    """What ``audit verify`` found, and how far the heads kept outside the database vouch."""
+
     entries: int
     checkpoints: int
     problems: list[Problem]
+    vouched: Vouched
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
 
+def node_keys(node: Node) -> dict[str, str]:
+    """The keys (by key id) this node's checkpoints may be signed with."""
+    keys = {signing.key_id(k): k for k in node.home_party.public_keys}
+    keys[signing.key_id(node.public_key)] = node.public_key
+    return keys
+
+
 def verify(node: Node) -> Audit:
-    """Check the whole chain and every checkpoint signature."""
+    """Check the whole chain, every checkpoint signature, and the chain against ledger-heads."""
     with node.db.read() as conn:
         entries = ledger_store.entries(conn)
         checkpoints = ledger_store.checkpoints(conn)
-    keys = {signing.key_id(k): k for k in node.home_party.public_keys}
-    keys[signing.key_id(node.public_key)] = node.public_key
+    keys = node_keys(node)
     problems = core_ledger.verify_chain(entries, checkpoints, keys)
-    return Audit(len(entries), len(checkpoints), problems)
+    vouched = vouch(entries, checkpoints, heads_file.read(node.home), keys)
+    problems += vouched.problems
+    problems.sort(key=lambda p: p.seq)
+    return Audit(len(entries), len(checkpoints), problems, vouched)
 
 
 def show(node: Node, object_id: str | None = None) -> list[Entry]:

@@ -56,6 +56,14 @@ def last_checkpoint_seq(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def first_time_after(conn: Connection, seq: int) -> int | None:
+    """When the first entry after ``seq`` was made, or None when there is none."""
+    row = conn.execute(
+        select(ledger.c.time_us).where(ledger.c.seq > seq).order_by(ledger.c.seq).limit(1)
+    ).first()
+    return int(row[0]) if row else None
+
+
 def _raw(table: Table) -> list[ColumnElement[Any]]:
     # Text is read as bytes and decoded here: a byte changed in the database (even into
     # invalid UTF-8) must be reported by `audit verify`, not crash the driver's decoding.
@@ -94,7 +102,16 @@ def original_of(conn: Connection, released_id: str) -> tuple[str, int] | None:
     return (str(row[0]), int(row[1])) if row else None
 
 
-__all__ = ["add_checkpoint", "already_released", "append", "checkpoints", "entries", "head"]
+__all__ = [
+    "add_checkpoint",
+    "already_released",
+    "append",
+    "checkpoints",
+    "entries",
+    "first_time_after",
+    "head",
+    "last_checkpoint_seq",
+]
 
 
 def newest_seq(conn: Connection) -> int:
