@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from kizuna.cli.main import cli
 from kizuna.core.ledger_heads import parse_head, parse_heads
-from kizuna.services import consents, ingest, ledger, ledger_peers
+from kizuna.services import consents, ingest, ledger, ledger_peers, parties
 from kizuna.storage import ledger_heads
 
 
@@ -102,3 +102,32 @@ def test_a_head_is_vouched_for_only_by_the_node_that_signed_it(
     # Checked by a node that did not sign it, the head is refused, not believed.
     problem = ledger_peers.check_our_head(c, held.head)
     assert problem is not None and "not signed by this node's key" in problem.message
+
+
+def test_a_receipt_whose_head_the_holder_did_not_sign_counts_for_nothing(
+    federation: Callable[[list[str]], Federation],
+) -> None:
+    fed = federation(["CERT-EU", "BSI", "NISC"])
+    _onward_with_receipts(fed)
+    a = fed.nodes["CERT-EU"]
+    [receipt] = ledger.receipts(a, indicator(2, STRICT)["id"])
+    [before] = ledger_peers.heads_from_holders(a)
+    # A later receipt "from BSI" claiming its ledger reached further, with a head it never signed.
+    bsi = parties.find(a, "BSI")
+    claimed = {**receipt["ledger_head"], "seq": receipt["ledger_head"]["seq"] + 50}
+    forged = {
+        **receipt,
+        "created": "2026-12-01T00:00:00.000Z",
+        "modified": "2026-12-01T00:00:00.000Z",
+        "ledger_head": claimed,
+    }
+    [outcome] = ingest.ingest(a, [forged], submitter=bsi, path="taxii")
+    assert outcome.status == "stored", outcome
+    [after] = ledger_peers.heads_from_holders(a)
+    assert after.head == before.head  # the newest head that verifies, not the newest claimed
+    assert after.problems == (
+        f"receipt {receipt['id']}: its head at entry {claimed['seq']} is not signed by the"
+        " holder's keys",
+    )
+    out = CliRunner().invoke(cli, ["--home", str(a.home), "audit", "peers"])
+    assert out.exit_code == 1 and "not signed by the holder's keys" in out.stderr
