@@ -298,7 +298,7 @@ def _prepare(
         _check_consent(obj, parties.get(source))
     if obj["type"] == "indicator" and obj.get("pattern_type") == "stix":
         try:
-            compile_pattern(obj["pattern"])
+            compile_pattern(obj["pattern"], evaluable=True)
         except InvalidPattern as exc:  # refused at ingest, with the position and the reason
             raise InvalidStix(f"{obj['id']}: {exc.message}", code=exc.code) from exc
     stamp = obj.get("modified") or obj.get("created")

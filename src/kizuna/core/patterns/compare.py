@@ -12,7 +12,6 @@ date, a mixed set, a bad regex) the comparison carries a ``problem`` and the pat
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -21,10 +20,10 @@ from typing import Any
 from kizuna.core.patterns.addresses import subset_of
 from kizuna.core.patterns.ast import Comparison, LiteralValue, Operator
 from kizuna.core.patterns.literals import like_to_regex, parse_timestamp
+from kizuna.core.patterns.regex import RegexRefused, compile_regex
 
 ValuePredicate = Callable[[Any], bool]
 _ERROR = None  # a value stix2-matcher would raise on
-_REGEX_FAILURES = (re.error, OverflowError, ValueError, RecursionError)
 
 
 def _never(_value: Any) -> bool:
@@ -162,10 +161,11 @@ def _set_predicate(comparison: Comparison) -> tuple[ValuePredicate, str | None]:
 
 
 def _like_predicate(comparison: Comparison, pattern: str) -> tuple[ValuePredicate, str | None]:
+    # The regex starts with ^, so searching is matching; RE2 keeps it linear (``%a%a%a…``).
     regex = like_to_regex(unicodedata.normalize("NFC", pattern))
     try:
-        compiled = re.compile(regex)
-    except _REGEX_FAILURES as exc:
+        search = compile_regex(regex).search_text
+    except RegexRefused as exc:
         return _never, f"LIKE pattern cannot be used: {exc}"
     binary_ok = all(ord(c) < 256 for c in regex)
     negated = comparison.negated
@@ -176,30 +176,35 @@ def _like_predicate(comparison: Comparison, pattern: str) -> tuple[ValuePredicat
                 value = value.decode("utf8")
             except UnicodeDecodeError:
                 return False
-        found = isinstance(value, str) and compiled.match(unicodedata.normalize("NFC", value))
+        found: object = False
+        if isinstance(value, str):
+            try:
+                found = search(unicodedata.normalize("NFC", value))
+            except UnicodeEncodeError:  # a lone surrogate: no UTF-8 for RE2 to read
+                found = False
         return bool(found) != negated
 
     return test, None
 
 
 def _regex_predicate(comparison: Comparison, pattern: str) -> tuple[ValuePredicate, str | None]:
-    # MATCHES uses Python's re, not PCRE: no possessive quantifiers, \Z means end of text, \z
-    # and \A differ, and character classes follow Unicode rules.
-    regex = unicodedata.normalize("NFC", pattern)
-    binary_ok = all(ord(c) < 256 for c in regex)
+    # Python re's meaning, as stix2-matcher gives it, evaluated in linear time by RE2 (regex.py).
     try:
-        compiled = re.compile(regex)
-        compiled_bytes = re.compile(bytes(ord(c) for c in regex)) if binary_ok else None
-    except _REGEX_FAILURES as exc:
+        regex = compile_regex(unicodedata.normalize("NFC", pattern))
+    except RegexRefused as exc:
         return _never, f"MATCHES regular expression cannot be used: {exc}"
+    search_text, search_bytes = regex.search_text, regex.search_bytes
     negated = comparison.negated
 
     def test(value: Any) -> bool:
         found: object = False
         if isinstance(value, str):
-            found = compiled.search(unicodedata.normalize("NFC", value))
-        elif isinstance(value, bytes) and compiled_bytes is not None:
-            found = compiled_bytes.search(value)
+            try:
+                found = search_text(unicodedata.normalize("NFC", value))
+            except UnicodeEncodeError:  # a lone surrogate: no UTF-8 for RE2 to read
+                found = False
+        elif isinstance(value, bytes) and search_bytes is not None:
+            found = search_bytes(value)
         return bool(found) != negated
 
     return test, None
