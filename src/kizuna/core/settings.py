@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kizuna.core.handling import TLP_ORDER
+from kizuna.core.stix.depth import DEPTH_CEILING
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _object_depth(value: str) -> int:
+    number = _positive(value)
+    if number > DEPTH_CEILING:
+        raise ValueError(f"must be at most {DEPTH_CEILING} (a stored object must stay writable)")
+    return number
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "default_tlp",
@@ -58,6 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
         10 * 1024 * 1024,
         "Largest request body, in bytes, the TAXII and JSON APIs accept (413 beyond).",
         _positive,
+    ),
+    Setting(
+        "max_object_depth",
+        64,
+        "Deepest nesting of dictionaries and lists in one STIX object; a deeper object is"
+        f" refused at ingest, alone (at most {DEPTH_CEILING}).",
+        _object_depth,
     ),
     Setting(
         "page_size",

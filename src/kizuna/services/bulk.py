@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import ijson
 import orjson
 
+from kizuna.core.stix.depth import DOCUMENT_DEPTH_LIMIT, DepthScanner
 from kizuna.core.stix.timestamps import parse_timestamp
 from kizuna.core.stix.upgrade import upgrade_all
 from kizuna.core.stix.validate import validate
@@ -94,11 +95,21 @@ def sniff(head: bytes) -> tuple[str, str | None]:
         return ("misp" if re.match(rb'\[\s*\{\s*"Event"\s*:', text) else "stix"), None
     keys: list[str] = []
     version: str | None = None
+    depth = 0
+    key: str | None = None
     try:
-        for prefix, event, value in ijson.parse(io.BytesIO(text)):
-            if prefix == "" and event == "map_key":
-                keys.append(str(value))
-            elif prefix == "spec_version" and event == "string":
+        # basic_parse: no prefixes, whose length grows with the nesting (quadratic in a deep head)
+        for event, value in ijson.basic_parse(io.BytesIO(text)):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > 2:
+                    continue  # skip over nested values without looking at them
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            elif depth == 1 and event == "map_key":
+                key = str(value)
+                keys.append(key)
+            elif depth == 1 and key == "spec_version" and event == "string":
                 version = str(value)
             if len(keys) > 50:
                 break
@@ -191,6 +202,8 @@ class _FileRun:
                     self._objects(enumerate_all(items, version))
             except ijson.JSONError as exc:
                 raise InvalidJson(f"{self.path}: not JSON: {exc}") from exc
+            except InvalidJson as exc:  # the depth guard stopped the parser
+                raise InvalidJson(f"{self.path}: {exc.message}") from exc
 
     def _ndjson(self) -> Iterator[tuple[int, int, Any]]:
         """(line index, offset after the line, object or error) from the journal's offset on."""
@@ -370,21 +383,31 @@ def _refusals(objects: list[dict[str, Any]]) -> list[tuple[str | None, str]]:
 
 
 class _Counting(io.RawIOBase):
-    """A read-only stream that reports how many bytes were read (for the progress bar)."""
+    """A read-only stream that reports how many bytes were read (for the progress bar), and
+    stops the streaming parser before it builds a nesting deeper than any document may have
+    (ijson would build all of it: a 10 MB file of ``[`` is five million nested lists)."""
 
     def __init__(self, inner: BinaryIO, seen: Counter) -> None:
         self.inner, self.seen = inner, seen
+        self.depth = DepthScanner()
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
         data = self.inner.read(size)
-        self.seen(len(data))
+        self._check(data)
         return data
 
     def readinto(self, buffer: Any) -> int:
         data = self.inner.read(len(buffer))
+        self._check(data)
         buffer[: len(data)] = data
-        self.seen(len(data))
         return len(data)
+
+    def _check(self, data: bytes) -> None:
+        self.seen(len(data))
+        if self.depth.feed(data) > DOCUMENT_DEPTH_LIMIT:
+            raise InvalidJson(
+                f"nested deeper than {DOCUMENT_DEPTH_LIMIT} levels, the most this node parses"
+            )

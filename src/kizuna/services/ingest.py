@@ -26,6 +26,7 @@ from kizuna.core.patterns import InvalidPattern, compile_pattern
 from kizuna.core.protocol import PROTOCOL_TYPES, protocol_handling
 from kizuna.core.seals import SEAL_TYPE, Seal
 from kizuna.core.signing import canonical, digest
+from kizuna.core.stix.depth import nesting_depth
 from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.refs import references
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
@@ -200,12 +201,17 @@ def ingest(
     parties = state.current(node).parties
     home = node.home_party.id
     results: dict[int, Outcome] = {}
-    screened = sealing.screen(node, objects, submitter, path, parties)
+    too_deep = _too_deep(objects, node.settings()["max_object_depth"])
+    # A too deep object is seen by nothing below: each layer would have to walk it.
+    shallow = [None if i in too_deep else obj for i, obj in enumerate(objects)]
+    screened = sealing.screen(node, shallow, submitter, path, parties)
     candidates: list[tuple[int, dict[str, Any], str, int, bytes, str]] = []
     for index, obj in enumerate(objects):
         if index in screened.seals:
             continue  # seals are kept beside what they seal, below
         try:
+            if index in too_deep:
+                raise too_deep[index]
             relayed = index in screened.relayed
             candidates.append((index, obj, *_prepare(obj, submitter, path, parties, relayed)))
         except KizunaError as exc:
@@ -273,6 +279,21 @@ def _scos(objects: Sequence[Any], results: Mapping[int, Outcome]) -> list[dict[s
         and results[i].ok
         and (o.get("type") in SCO_TYPES or "created" not in o)
     ]
+
+
+def _too_deep(objects: Sequence[Any], limit: int) -> dict[int, InvalidStix]:
+    """Objects nested deeper than ``max_object_depth``, each with the refusal naming the limit."""
+    out: dict[int, InvalidStix] = {}
+    for index, obj in enumerate(objects):
+        if nesting_depth(obj, limit) > limit:
+            oid = obj.get("id") if isinstance(obj, dict) else None
+            name = oid if isinstance(oid, str) else f"object {index}"
+            out[index] = InvalidStix(
+                f"{name}: nested more than {limit} levels deep; this node takes objects nested"
+                f" at most {limit} levels (setting max_object_depth)",
+                code="too-deep",
+            )
+    return out
 
 
 def _prepare(

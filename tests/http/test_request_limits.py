@@ -1,0 +1,95 @@
+"""No single request stops or exhausts a node (issue 12 §3): regexes, nesting, status lifetime.
+
+Each refusal is a clear 4xx naming the limit, or a per-object failure in the status resource
+while the rest of the envelope is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from stix_factory import INBOX_URL, TAXII_HEADERS, assert_taxii_error, indicator
+from taxii_harness import Caller, Taxii
+
+BUNDLE_ID = "bundle--6c1f0bd5-7b8a-4a7e-9f0e-3d0b6c6f1a11"
+
+
+def nested(levels: int) -> bytes:
+    """A JSON value nested ``levels`` dictionaries deep (orjson would not write it past 254)."""
+    return b'{"x_a":' * levels + b'"x"' + b"}" * levels
+
+
+def with_property(obj: dict[str, Any], name: str, raw: bytes) -> bytes:
+    """The object's JSON with one more property whose value is ``raw`` JSON text."""
+    return orjson.dumps(obj)[:-1] + b',"' + name.encode() + b'":' + raw + b"}"
+
+
+@pytest.fixture
+def bsi(taxii: Taxii) -> Caller:
+    return taxii.join("BSI")
+
+
+def post(who: Caller, body: bytes) -> Any:
+    return who.client.post(INBOX_URL + "objects/", content=body, headers=TAXII_HEADERS)
+
+
+def test_a_backreference_in_matches_is_refused_at_ingest_naming_it(
+    taxii: Taxii, bsi: Caller
+) -> None:
+    evil = indicator("backreference", created_by=bsi.party.id)
+    evil["pattern"] = r"[file:name MATCHES '^(a+)\\1$']"
+    fine = indicator("nested-quantifiers", created_by=bsi.party.id)
+    fine["pattern"] = "[file:name MATCHES '^(a+)+$']"  # the reported pattern: linear on RE2
+    status = post(bsi, orjson.dumps({"objects": [evil, fine]})).json()
+    assert [s["id"] for s in status["successes"]] == [fine["id"]]
+    (failure,) = status["failures"]
+    assert failure["id"] == evil["id"]
+    assert "a backreference ('\\1')" in failure["message"]
+    assert "no linear-time evaluation" in failure["message"]
+    assert "at character 25" in failure["message"]
+
+
+def test_an_object_nested_too_deep_fails_alone(taxii: Taxii, bsi: Caller) -> None:
+    deep = indicator("deep", created_by=bsi.party.id)
+    fine = indicator("shallow", created_by=bsi.party.id)
+    body = b'{"objects":[' + with_property(deep, "x_deep", nested(255))
+    body += b"," + orjson.dumps(fine) + b"]}"
+    r = post(bsi, body)
+    assert r.status_code == 202, r.text
+    status = r.json()
+    assert [s["id"] for s in status["successes"]] == [fine["id"]]
+    (failure,) = status["failures"]
+    assert failure["id"] == deep["id"]
+    assert "nested more than 64 levels" in failure["message"]
+    assert "max_object_depth" in failure["message"]
+    # The JSON API reports it alike.
+    bundle = b'{"type":"bundle","id":"' + BUNDLE_ID.encode() + b'","objects":['
+    bundle += with_property(indicator("deep-api", created_by=bsi.party.id), "x_d", nested(100))
+    api = bsi.client.post("/api/objects", content=bundle + b"]}")
+    assert api.status_code == 200, api.text
+    (failed,) = api.json()["failed"]
+    assert "max_object_depth" in failed["reason"]
+
+
+def test_the_depth_limit_is_a_setting(taxii: Taxii, bsi: Caller) -> None:
+    taxii.node.set_setting("max_object_depth", "3")
+    obj = with_property(indicator("three", created_by=bsi.party.id), "x_d", nested(3))
+    status = post(bsi, b'{"objects":[' + obj + b"]}").json()
+    assert "nested more than 3 levels" in status["failures"][0]["message"]
+    with pytest.raises(Exception, match="at most 200"):
+        taxii.node.set_setting("max_object_depth", "255")
+
+
+@pytest.mark.parametrize("levels", [1025, 1_000_000], ids=["1025", "a-million"])
+def test_a_body_nested_too_deep_is_refused_while_parsing(
+    taxii: Taxii, bsi: Caller, levels: int
+) -> None:
+    body = b'{"objects":[' + b"[" * levels + b"]" * levels + b"]}"
+    r = post(bsi, body)
+    assert_taxii_error(r, 400)
+    assert "depth limit exceeded" in r.json()["description"]
+    api = bsi.client.post("/api/objects", content=body)
+    assert api.status_code == 400
+    assert "depth limit exceeded" in api.json()["error"]["message"]
