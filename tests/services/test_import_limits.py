@@ -1,4 +1,4 @@
-"""Imports refuse nesting no parser should build, in bounded memory, naming the limit."""
+"""Imports refuse nesting no parser should build, naming the limit; a node's files are private."""
 
 from __future__ import annotations
 
@@ -50,3 +50,15 @@ def test_an_ndjson_line_nested_too_deep_fails_alone(sqlite_node: Node, tmp_path:
     assert report.stored == 1
     (failure,) = report.failures
     assert failure.id == deep["id"] and "max_object_depth" in failure.reason
+
+
+def test_the_node_folder_key_and_database_files_are_private(sqlite_node: Node) -> None:
+    """0700 for the folder, 0600 for the key, kizuna.db and its -wal and -shm files."""
+    home = sqlite_node.home
+    with sqlite_node.db.write() as conn:
+        conn.exec_driver_sql("SELECT 1")  # the WAL files exist while a connection is open
+    assert home.stat().st_mode & 0o777 == 0o700
+    files = [home / "node.key", home / "kizuna.db", home / "kizuna.db-wal", home / "kizuna.db-shm"]
+    for path in files:
+        assert path.exists(), path
+        assert path.stat().st_mode & 0o777 == 0o600, (path, oct(path.stat().st_mode))

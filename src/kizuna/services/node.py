@@ -152,7 +152,8 @@ def init_node(
         scheme = check_scheme(scheme) if scheme else None
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)  # the node's key and database live here: its user's alone
     key_path = home / KEY_FILE
     db = Database(database_url_for(home, database_url))
     migrate.upgrade(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,26 @@ def redact_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def _private_files(url: str) -> None:
+    """The database and its -wal/-shm files readable by the node's user only (0600).
+
+    SQLite gives -wal and -shm the mode of the database file, so creating that file 0600
+    first is enough for a new node; an older node's files are tightened on open.
+    """
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        companion = Path(f"{path}{suffix}")
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
+
+
 class Database:
     """One database: a pool of readers and one writer at a time.
 
@@ -42,6 +63,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         if self.is_sqlite:
+            _private_files(url)
             self.read_engine = self._sqlite_engine(url, synchronous, "BEGIN", pool_size=8)
             self.write_engine = self._sqlite_engine(url, synchronous, "BEGIN IMMEDIATE", 1)
         else:
