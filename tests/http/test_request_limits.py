@@ -93,3 +93,15 @@ def test_a_body_nested_too_deep_is_refused_while_parsing(
     api = bsi.client.post("/api/objects", content=body)
     assert api.status_code == 400
     assert "depth limit exceeded" in api.json()["error"]["message"]
+
+
+def test_the_export_is_streamed_not_built_in_memory(taxii: Taxii, bsi: Caller) -> None:
+    """Chunked, page by page through the gate: no Content-Length, which a body built whole has."""
+    objects = [indicator(f"export-{n}", created_by=bsi.party.id) for n in range(3)]
+    assert post(bsi, orjson.dumps({"objects": objects})).json()["success_count"] == 3
+    with taxii.home.client.stream("GET", "/api/export") as r:
+        assert r.status_code == 200
+        assert "content-length" not in r.headers
+        body = b"".join(r.iter_bytes())
+    exported = {o["id"] for o in orjson.loads(body)["objects"]}
+    assert {o["id"] for o in objects} <= exported

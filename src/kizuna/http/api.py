@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -170,8 +171,9 @@ def export_bundle(
             require_home(node, party)
         recipient = target
     preview = recipient.id != party.id
-    return Response(
-        export.bundle_for(node, recipient, preview=preview),
+    # Streamed page by page through the gate: memory stays about one page, whatever is held.
+    return StreamingResponse(
+        export.bundle_chunks(node, recipient, preview=preview),
         media_type="application/stix+json;version=2.1",
         headers={"Kizuna-Export": "preview" if preview else "release"},
     )

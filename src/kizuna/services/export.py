@@ -108,5 +108,5 @@ def ndjson_chunks(
 
 
 def bundle_for(node: Node, recipient: Party, *, preview: bool = False) -> bytes:
-    """The whole bundle in memory (the API's export); the CLI streams ``bundle_chunks``."""
+    """The whole bundle in memory (tests); the API and the CLI stream ``bundle_chunks``."""
     return b"".join(bundle_chunks(node, recipient, preview=preview))
