@@ -6,12 +6,17 @@ while the rest of the envelope is stored.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
 import pytest
-from stix_factory import INBOX_URL, TAXII_HEADERS, assert_taxii_error, indicator
+from sqlalchemy import select
+from stix_factory import API_ROOT, INBOX_URL, TAXII_HEADERS, assert_taxii_error, indicator
 from taxii_harness import Caller, Taxii
+
+from kizuna.storage.schema import statuses
+from support import FakeClock
 
 BUNDLE_ID = "bundle--6c1f0bd5-7b8a-4a7e-9f0e-3d0b6c6f1a11"
 
@@ -105,3 +110,24 @@ def test_the_export_is_streamed_not_built_in_memory(taxii: Taxii, bsi: Caller) -
         body = b"".join(r.iter_bytes())
     exported = {o["id"] for o in orjson.loads(body)["objects"]}
     assert {o["id"] for o in objects} <= exported
+
+
+def test_status_resources_expire_after_their_lifetime(
+    taxii: Taxii, bsi: Caller, clock: FakeClock
+) -> None:
+    """On the node's clock: readable within ``status_lifetime``, 404 after, then deleted."""
+    first = post(bsi, orjson.dumps({"objects": [indicator("status-1")]})).json()
+    url = f"{API_ROOT}status/{first['id']}/"
+    assert bsi.client.get(url, headers=TAXII_HEADERS).status_code == 200
+    clock.advance(86_400 - 1)
+    assert bsi.client.get(url, headers=TAXII_HEADERS).status_code == 200
+    clock.advance(2)
+    gone = bsi.client.get(url, headers=TAXII_HEADERS)
+    assert_taxii_error(gone, 404)
+    unknown = bsi.client.get(f"{API_ROOT}status/{uuid.uuid4()}/", headers=TAXII_HEADERS)
+    assert_taxii_error(unknown, 404)
+    assert gone.json()["description"] == f"there is no status {first['id']!r} for you"
+    post(bsi, orjson.dumps({"objects": [indicator("status-2")]}))  # a write expires old ones
+    with taxii.node.db.read() as conn:
+        kept = conn.execute(select(statuses.c.id)).scalars().all()
+    assert first["id"] not in kept and len(kept) == 1

@@ -75,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         _object_depth,
     ),
     Setting(
+        "status_lifetime",
+        86400,
+        "Seconds a TAXII status resource is kept after its POST; later it answers 404.",
+        _positive,
+    ),
+    Setting(
         "page_size",
         100,
         "Objects per TAXII page when the client gives no limit.",

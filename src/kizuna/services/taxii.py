@@ -233,17 +233,32 @@ def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dic
                 failures.append(entry)
         status.update(taxii.status_resource(status_id, now, successes, failures))
         status_store.add(conn, status_id, caller.id, now, orjson.dumps(status))
+        _expire_statuses(node, conn, now)
 
     ingest.ingest(node, objects, submitter=caller, path="taxii", record=record)
     return status
+
+
+# Expired status resources are deleted on a write at most this often (microseconds).
+_EXPIRE_EVERY_US = 60_000_000
+
+
+def _expire_statuses(node: Node, conn: Connection, now: int) -> None:
+    """Delete status resources past ``status_lifetime`` (they answer 404 from then on anyway)."""
+    last = node.cache.get("statuses_expired_at")
+    if last is not None and now - last < _EXPIRE_EVERY_US:
+        return
+    node.cache["statuses_expired_at"] = now
+    status_store.expire(conn, now - node.settings()["status_lifetime"] * 1_000_000)
 
 
 def status(node: Node, caller: Party, status_id: str) -> bytes:
     """A status resource the caller created."""
     if not _STATUS_ID.fullmatch(status_id):  # status ids are UUIDs (see add_objects)
         raise NotFound(f"there is no status {status_id!r} for you")
+    lifetime_us = node.settings()["status_lifetime"] * 1_000_000
     with node.db.read() as conn:
-        document = status_store.get(conn, status_id, caller.id)
+        document = status_store.get(conn, status_id, caller.id, node.now() - lifetime_us)
     if document is None:
         raise NotFound(f"there is no status {status_id!r} for you")
     return document

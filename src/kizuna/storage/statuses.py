@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from kizuna.storage.schema import statuses
 
@@ -15,10 +15,17 @@ def add(conn: Connection, status_id: str, party_id: str, now_us: int, document: 
     )
 
 
-def get(conn: Connection, status_id: str, party_id: str) -> bytes | None:
-    """A status document, only for the party that made the request."""
+def get(conn: Connection, status_id: str, party_id: str, not_before_us: int) -> bytes | None:
+    """A status document, only for the party that made the request, unless it has expired."""
     return conn.execute(
         select(statuses.c.document).where(
-            statuses.c.id == status_id, statuses.c.party_id == party_id
+            statuses.c.id == status_id,
+            statuses.c.party_id == party_id,
+            statuses.c.created_us >= not_before_us,
         )
     ).scalar()
+
+
+def expire(conn: Connection, before_us: int) -> int:
+    """Delete the status documents made before ``before_us``; how many went."""
+    return conn.execute(delete(statuses).where(statuses.c.created_us < before_us)).rowcount
