@@ -6,15 +6,21 @@ while the rest of the envelope is stored.
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
 from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 from sqlalchemy import select
 from stix_factory import API_ROOT, INBOX_URL, TAXII_HEADERS, assert_taxii_error, indicator
 from taxii_harness import Caller, Taxii
 
+from kizuna.http import server
+from kizuna.http.app import create_app
+from kizuna.services import tokens
 from kizuna.storage.schema import statuses
 from support import FakeClock
 
@@ -131,3 +137,76 @@ def test_status_resources_expire_after_their_lifetime(
     with taxii.node.db.read() as conn:
         kept = conn.execute(select(statuses.c.id)).scalars().all()
     assert first["id"] not in kept and len(kept) == 1
+
+
+def _serve(node: Any) -> tuple[int, Any, threading.Thread]:
+    """The node served on loopback exactly as ``kizuna serve`` configures uvicorn."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    cfg = server.config(create_app(node), node.settings(), lifespan="off", log_level="warning")
+    srv = uvicorn.Server(cfg)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not srv.started and thread.is_alive():
+        threading.Event().wait(0.01)
+    return sock.getsockname()[1], srv, thread
+
+
+def _trickle(port: int, data: bytes) -> bytes:
+    """Send ``data`` a byte every 0.1 s; what the server answered once it closed (or b"")."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        for byte in data:
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break  # the server closed the connection
+            threading.Event().wait(0.1)
+        conn.settimeout(30)
+        try:
+            return conn.recv(4096)
+        except OSError:
+            return b""
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_slow_clients_are_cut_off(sqlite_node: Any, part: str) -> None:
+    """A client that trickles its headers or body is answered 408 and disconnected: it sends
+    ten seconds' worth of bytes against a deadline of one second."""
+    sqlite_node.set_setting("request_header_timeout", "1")
+    sqlite_node.set_setting("request_body_timeout", "1")
+    port, srv, thread = _serve(sqlite_node)
+    try:
+        token = tokens.create(sqlite_node, sqlite_node.home_party.id).value
+        head = b"POST /api/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+        head += b"Authorization: Bearer " + token.encode() + b"\r\n\r\n"
+        if part == "headers":
+            answer = _trickle(port, head + b"x" * 100)
+        else:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+                conn.sendall(head)
+                sent = 0
+                answer = b""
+                while sent < 100:
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+                    sent += 1
+                    threading.Event().wait(0.1)
+                    conn.setblocking(False)
+                    try:
+                        answer += conn.recv(4096)
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        break
+                    finally:
+                        conn.setblocking(True)
+                    if answer:
+                        break
+                assert sent < 100
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert f"request's {part} did not arrive".encode() in answer
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=15)

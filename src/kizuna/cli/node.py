@@ -76,6 +76,7 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from kizuna import logs
+    from kizuna.http import server
     from kizuna.http.app import create_app
 
     logs.configure(log_level)
@@ -89,15 +90,15 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
     # Ctrl-C is re-raised the same way, as KeyboardInterrupt: also a clean stop, not "Aborted!".
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        uvicorn.run(
+        settings = server.config(
             app,
+            node.settings(),
             host=host,
             port=port,
-            log_config=None,
-            access_log=False,
             log_level=log_level,
             timeout_graceful_shutdown=10,
         )
+        uvicorn.Server(settings).run()
     except KeyboardInterrupt:
         env.err.print("stopped")
     finally:

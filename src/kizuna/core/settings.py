@@ -81,6 +81,19 @@ SETTINGS: tuple[Setting, ...] = (
         _positive,
     ),
     Setting(
+        "request_header_timeout",
+        10,
+        "Seconds a client has to send a request's headers (from connecting, or from the last"
+        " response); then 408 and the connection is closed.",
+        _positive,
+    ),
+    Setting(
+        "request_body_timeout",
+        60,
+        "Seconds a client has to send a request's body once its headers arrived; then 408.",
+        _positive,
+    ),
+    Setting(
         "page_size",
         100,
         "Objects per TAXII page when the client gives no limit.",
