@@ -203,7 +203,7 @@ def test_parties_and_tokens(home: list[str], database_url: str | None) -> None:
         assert tokens.authenticate(node, token, "BSI").id == bsi_id
         token_id = token.split("_")[1]
         shown = run(*home, "token", "list", "BSI")
-        assert token_id in shown.stdout and token.split("_")[2] not in shown.output
+        assert token_id in shown.stdout and token.split("_", 2)[2] not in shown.output
         revoked = run(*home, "token", "revoke", token_id)
         assert revoked.exit_code == 0 and token_id in revoked.stdout
         with pytest.raises(Exception, match="revoked"):
@@ -212,6 +212,24 @@ def test_parties_and_tokens(home: list[str], database_url: str | None) -> None:
         node.close()
     failed(run(*home, "token", "create", "Nobody"), "Nobody")
     failed(run(*home, "token", "revoke", "feedfacecafe"), "feedfacecafe")
+    for args in ((), ("BSI", "--monitoring")):
+        usage = run(*home, "token", "create", *args)
+        assert usage.exit_code == 2 and "--monitoring" in usage.output
+
+
+def test_a_monitoring_token_reads_metrics_only(home: list[str], database_url: str | None) -> None:
+    created = run(*home, "token", "create", "--monitoring")
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    assert "/metrics" in created.stderr
+    assert "monitoring" in run(*home, "token", "list").stdout
+    node = open_node(Path(home[1]), database_url=database_url)
+    try:
+        tokens.may_read_metrics(node, token)  # no error: it may
+        with pytest.raises(Exception, match="monitoring token may read /metrics"):
+            tokens.authenticate(node, token)
+    finally:
+        node.close()
     failed(run(*home, "export", "--to", "Nobody"), "Nobody")
 
 

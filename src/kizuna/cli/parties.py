@@ -104,12 +104,31 @@ def token() -> None:
 
 
 @token.command("create")
-@click.argument("party_name_or_id", metavar="PARTY")
-@click.option("--name", default="default", show_default=True, help="A label for the token.")
+@click.argument("party_name_or_id", metavar="[PARTY]", required=False)
+@click.option("--name", default=None, help="A label for the token.  [default: default]")
+@click.option(
+    "--monitoring",
+    is_flag=True,
+    help="A token that may read /metrics and nothing else (for a Prometheus scraper).",
+)
 @pass_env
-def token_create(env: Env, party_name_or_id: str, name: str) -> None:
-    """Issue a token for PARTY and print it. It is shown only this once."""
-    new = token_service.create(env.node(), party_name_or_id, name)
+def token_create(
+    env: Env, party_name_or_id: str | None, name: str | None, monitoring: bool
+) -> None:
+    """Issue a token for PARTY (or, with --monitoring, for reading /metrics) and print it.
+    It is shown only this once."""
+    if monitoring == (party_name_or_id is not None):
+        raise click.UsageError("give a PARTY, or --monitoring (a monitoring token has no party)")
+    if monitoring:
+        new = token_service.create_monitoring(env.node(), name or "monitoring")
+        click.echo(new.value)
+        env.err.print(
+            f"monitoring token {new.id}: shown once, stored hashed. It reads /metrics only: "
+            "`Authorization: Bearer TOKEN` (Prometheus: authorization.credentials_file)."
+        )
+        return
+    assert party_name_or_id is not None
+    new = token_service.create(env.node(), party_name_or_id, name or "default")
     click.echo(new.value)
     env.err.print(
         f"token {new.id} for {new.party.name}: shown once, stored hashed. "
@@ -133,12 +152,12 @@ def token_list(env: Env, party_name_or_id: str | None) -> None:
     """List tokens (ids and labels, never secrets)."""
     node = env.node()
     names = {p.id: p.name for p in party_service.all_parties(node)}
-    table = Table("id", "party", "label", "created", "revoked")
+    table = Table("id", "party", "scope", "label", "created", "revoked")
     for r in token_service.list_tokens(node, party_name_or_id):
         revoked = format_timestamp(r.revoked_us) if r.revoked_us else "-"
-        table.add_row(
-            r.id, names.get(r.party_id, r.party_id), r.name, format_timestamp(r.created_us), revoked
-        )
+        party = names.get(r.party_id, r.party_id)
+        created = format_timestamp(r.created_us)
+        table.add_row(r.id, party, r.scope, r.name, created, revoked)
     env.console.print(table)
 
 

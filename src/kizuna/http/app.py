@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 
 from kizuna import __version__
 from kizuna.http import api, errors, federation, taxii, trust
+from kizuna.http.auth import metrics_reader
 from kizuna.http.observe import Observe
 from kizuna.services import ledger_checkpoints
 from kizuna.services.node import Node
@@ -46,8 +47,13 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(trust.router)
     app.include_router(federation.router)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-    def metrics(request: Request) -> Response:
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (home party's users or a monitoring token)",
+        dependencies=[Depends(metrics_reader)],
+    )
+    def metrics() -> Response:
         return Response(
             node.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

@@ -38,13 +38,24 @@ def _credentials(header: str) -> tuple[str | None, str]:
     raise NotAuthenticated("use HTTP Basic (party name or id, token) or Bearer TOKEN")
 
 
-def caller(request: Request) -> Party:
-    """The authenticated party; NotAuthenticated (401 with a challenge) otherwise."""
+def _presented(request: Request) -> tuple[str | None, str]:
     header = request.headers.get("authorization")
     if not header:
         raise NotAuthenticated("authentication required: HTTP Basic or Bearer token")
-    user, token = _credentials(header)
+    return _credentials(header)
+
+
+def caller(request: Request) -> Party:
+    """The authenticated party; NotAuthenticated (401 with a challenge) otherwise."""
+    user, token = _presented(request)
     node: Node = request.app.state.node
     party = tokens.authenticate(node, token, user)
     request.state.party = party.id
     return party
+
+
+def metrics_reader(request: Request) -> None:
+    """A home party's user or a monitoring token (401 without credentials, 403 for a partner)."""
+    user, token = _presented(request)
+    node: Node = request.app.state.node
+    tokens.may_read_metrics(node, token, user)

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from kizuna.core.parties import Party
-from kizuna.errors import NotAuthenticated, NotFound
+from kizuna.errors import Forbidden, NotAuthenticated, NotFound
 from kizuna.services import state
 from kizuna.services.node import Node
 from kizuna.services.parties import find
@@ -18,6 +18,9 @@ from kizuna.storage import tokens as token_store
 from kizuna.storage.tokens import TokenRecord
 
 PREFIX = "kz"
+# What a token may do: act as its party, or (an operator's monitoring) read /metrics only.
+PARTY_SCOPE = "party"
+MONITORING_SCOPE = "monitoring"
 _TOKEN_ID = re.compile(r"[0-9a-f]{12}")
 
 
@@ -28,6 +31,7 @@ class NewToken:
     id: str
     party: Party
     secret: str
+    scope: str = PARTY_SCOPE
 
     @property
     def value(self) -> str:
@@ -40,9 +44,20 @@ def _hash(secret: str) -> str:
 
 def create(node: Node, party_name_or_id: str, name: str = "default") -> NewToken:
     """Issue a new token for a party."""
-    party = find(node, party_name_or_id)
-    token = NewToken(secrets.token_hex(6), party, secrets.token_urlsafe(32))
-    record = TokenRecord(token.id, party.id, name, _hash(token.secret), node.now(), None)
+    return _issue(node, find(node, party_name_or_id), name, PARTY_SCOPE)
+
+
+def create_monitoring(node: Node, name: str = "monitoring") -> NewToken:
+    """Issue a token that may read /metrics and nothing else (for a Prometheus scraper).
+
+    It is recorded under the home party (the operator issues it), but it never acts as it.
+    """
+    return _issue(node, node.home_party, name, MONITORING_SCOPE)
+
+
+def _issue(node: Node, party: Party, name: str, scope: str) -> NewToken:
+    token = NewToken(secrets.token_hex(6), party, secrets.token_urlsafe(32), scope)
+    record = TokenRecord(token.id, party.id, name, _hash(token.secret), node.now(), None, scope)
     with node.db.write() as conn:
         token_store.add(conn, record)
     return token
@@ -73,6 +88,25 @@ def list_tokens(node: Node, party_name_or_id: str | None = None) -> list[TokenRe
 
 def authenticate(node: Node, token: str, user: str | None = None) -> Party:
     """The party a token belongs to; ``user`` (HTTP Basic) must name that party if given."""
+    record, party = _check(node, token, user)
+    if record.scope != PARTY_SCOPE:
+        raise Forbidden("a monitoring token may read /metrics and nothing else")
+    return party
+
+
+def may_read_metrics(node: Node, token: str, user: str | None = None) -> None:
+    """/metrics is for the home party's users and monitoring tokens: a partner's counters would
+    tell it what the node withholds from it (DESIGN.md "Who may change the gate's inputs")."""
+    record, party = _check(node, token, user)
+    if record.scope != MONITORING_SCOPE and party.id != node.home_party.id:
+        raise Forbidden(
+            "only the home party's users or a monitoring token (kizuna token create --monitoring)"
+            " may read /metrics"
+        )
+
+
+def _check(node: Node, token: str, user: str | None) -> tuple[TokenRecord, Party]:
+    """The token's record and party, after the constant-time comparison of its secret."""
     parts = token.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         raise NotAuthenticated("the token is not a kizuna token (kz_<id>_<secret>)")
@@ -100,4 +134,4 @@ def authenticate(node: Node, token: str, user: str | None = None) -> Party:
         raise NotAuthenticated("the token's party no longer exists")
     if user is not None and user not in (party.id, party.name):
         raise NotAuthenticated("the user name does not match the token's party")
-    return party
+    return record, party

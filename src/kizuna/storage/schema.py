@@ -69,6 +69,8 @@ tokens = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger),
+    # "party": acts as its party everywhere; "monitoring": may read /metrics and nothing else.
+    Column("scope", String(16), nullable=False, server_default=text("'party'")),
 )
 
 # Object versions: (id, modified) is immutable; ``date_added`` is unique and strictly increasing.

@@ -17,6 +17,7 @@ class TokenRecord:
     secret_hash: str
     created_us: int
     revoked_us: int | None
+    scope: str = "party"  # "party", or "monitoring": /metrics only
 
 
 def add(conn: Connection, record: TokenRecord) -> None:
@@ -28,17 +29,29 @@ def add(conn: Connection, record: TokenRecord) -> None:
             secret_hash=record.secret_hash,
             created_us=record.created_us,
             revoked_us=record.revoked_us,
+            scope=record.scope,
         )
     )
 
 
+_COLUMNS = (
+    tokens.c.id,
+    tokens.c.party_id,
+    tokens.c.name,
+    tokens.c.secret_hash,
+    tokens.c.created_us,
+    tokens.c.revoked_us,
+    tokens.c.scope,
+)
+
+
 def get(conn: Connection, token_id: str) -> TokenRecord | None:
-    row = conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
+    row = conn.execute(select(*_COLUMNS).where(tokens.c.id == token_id)).first()
     return TokenRecord(*row) if row else None
 
 
 def for_party(conn: Connection, party_id: str | None = None) -> list[TokenRecord]:
-    q = select(tokens).order_by(tokens.c.created_us)
+    q = select(*_COLUMNS).order_by(tokens.c.created_us)
     if party_id is not None:
         q = q.where(tokens.c.party_id == party_id)
     return [TokenRecord(*r) for r in conn.execute(q)]
