@@ -3,9 +3,21 @@ gate's inputs"): metrics, derivatives, explain, post answers and ``date_added``,
 
 from __future__ import annotations
 
-from stix_factory import INBOX_URL, RELEASED_URL, TAXII_HEADERS, TLP, indicator, stix_id
-from taxii_harness import Taxii
+from typing import Any
 
+import orjson
+from stix_factory import (
+    INBOX_URL,
+    RELEASED_URL,
+    TAXII_HEADERS,
+    TLP,
+    envelope,
+    indicator,
+    stix_id,
+)
+from taxii_harness import Caller, Taxii
+
+from kizuna.core.redaction import DERIVATIVE_EXTENSION
 from kizuna.services import ingest, tokens
 
 
@@ -47,6 +59,105 @@ def test_metrics_answer_only_home_and_monitoring_tokens(taxii: Taxii) -> None:
     assert scraper.get("/metrics").status_code == 401
 
 
-def test_a_withheld_object_named_in_a_post_answer_is_not_stix_id_dependent() -> None:
-    assert stix_id("indicator", "a") != stix_id("indicator", "b")
-    assert TLP["red"].startswith("marking-definition--")
+def _report(seed: str, refs: list[str]) -> dict[str, Any]:
+    return {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": stix_id("report", seed),
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": f"report {seed}",
+        "published": "2026-01-01T00:00:00Z",
+        "object_refs": refs,
+        "object_marking_refs": [TLP["clear"]],
+    }
+
+
+def _released(caller: Caller) -> list[dict[str, Any]]:
+    got = caller.client.get(f"{RELEASED_URL}objects/", headers=TAXII_HEADERS)
+    assert got.status_code == 200, got.text
+    objects: list[dict[str, Any]] = got.json().get("objects", [])
+    return objects
+
+
+def test_a_derivative_carries_nothing_computed_from_what_was_withheld(taxii: Taxii) -> None:
+    bsi, nisc = taxii.join("BSI"), taxii.join("NISC", jurisdiction="JP", scheme="JP")
+    # BSI's own TLP:RED indicator: BSI receives it (rule 1), NISC does not.
+    own = indicator("derivative-bsi", tlp="red", created_by=bsi.party.id)
+    posted = bsi.client.post(INBOX_URL + "objects/", content=envelope(own), headers=TAXII_HEADERS)
+    assert posted.status_code == 202 and posted.json()["success_count"] == 1, posted.text
+    clear = indicator("derivative-clear")
+    home_red = indicator("derivative-home-red", tlp="red")
+    report = _report("derivative", [clear["id"], own["id"], home_red["id"]])
+    home = taxii.node.home_party
+    ingest.ingest(taxii.node, [clear, home_red, report], submitter=home, path="import")
+
+    got: dict[str, dict[str, Any]] = {}
+    for caller in (bsi, nisc):
+        objects = _released(caller)
+        reports = [o for o in objects if o["type"] == "report"]
+        assert len(reports) == 1
+        got[caller.party.name] = reports[0]
+        seals = [o for o in objects if o.get("sealed_ref") == reports[0]["id"]]
+        assert seals and all("original_digest" not in s for s in seals)
+        text = orjson.dumps(objects).decode()
+        assert home_red["id"] not in text
+    withheld_for = {"BSI": [home_red["id"]], "NISC": [own["id"], home_red["id"]]}
+    for name, derivative in got.items():
+        assert derivative["object_refs"] == [
+            r for r in report["object_refs"] if r not in withheld_for[name]
+        ]
+        extension = derivative["extensions"][DERIVATIVE_EXTENSION]
+        assert extension == {
+            "extension_type": "property-extension",
+            "derived_from": report["id"],
+            "derived_from_version": report["modified"],
+            "profile": "withheld",
+        }
+    # BSI lost one reference and NISC two: nothing in the id says which, or how many.
+    assert got["BSI"]["id"] == got["NISC"]["id"]
+
+
+def _explained(caller: Caller, object_id: str, to: str) -> list[dict[str, Any]]:
+    got = caller.client.get("/api/explain", params={"object": object_id, "to": to})
+    assert got.status_code == 200, got.text
+    answer: list[dict[str, Any]] = got.json()
+    return answer
+
+
+def test_explain_of_own_object_does_not_tell_held_withheld_refs_from_absent_ones(
+    taxii: Taxii,
+) -> None:
+    bsi = taxii.join("BSI")
+    taxii.join("NISC", jurisdiction="JP", scheme="JP")
+    home_red = indicator("explain-home-red", tlp="red")
+    ingest.ingest(taxii.node, [home_red], submitter=taxii.node.home_party, path="import")
+    own = indicator("explain-own", created_by=bsi.party.id)
+    absent = stix_id("indicator", "explain-not-held")
+    held_report = {
+        **_report("explain-held", [own["id"], home_red["id"]]),
+        "created_by_ref": bsi.party.id,
+    }
+    absent_report = {
+        **_report("explain-absent", [own["id"], absent]),
+        "created_by_ref": bsi.party.id,
+    }
+    posted = bsi.client.post(
+        INBOX_URL + "objects/",
+        content=envelope(own, held_report, absent_report),
+        headers=TAXII_HEADERS,
+    )
+    assert posted.json()["success_count"] == 3, posted.text
+
+    # The home party sees why: the held reference is withheld from NISC.
+    at_home = _explained(taxii.home, held_report["id"], "NISC")
+    assert home_red["id"] in orjson.dumps(at_home).decode()
+    assert at_home[-1]["outcome"] == "release-redacted"
+
+    def shape(answer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k not in ("id", "released_id")} for e in answer]
+
+    for to in ("NISC", "BSI", taxii.node.home_party.name):
+        held = _explained(bsi, held_report["id"], to)
+        assert home_red["id"] not in orjson.dumps(held).decode()
+        assert shape(held) == shape(_explained(bsi, absent_report["id"], to)), to

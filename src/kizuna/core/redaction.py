@@ -3,13 +3,17 @@
 Rule 7 drops withheld references from a container; rule 8 removes what an agreement's redaction
 profile names. A derivative gets a new deterministic id (UUIDv5 of the original id and the
 profile), so two nodes deriving the same thing agree on its id, and it says what it derives
-from in kizuna's derivative extension (without ever naming what was withheld).
+from in kizuna's derivative extension.
+
+A derivative carries nothing computed from what was withheld from its recipient: not the
+removed ids, not their count, not a digest of the original. Its profile, and so its id, names
+only the agreement's redaction profiles (which the recipient, a party to that agreement,
+knows) or, when nothing but references and marked parts were removed, the word ``withheld``.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +22,8 @@ from kizuna.core.agreements import RedactionProfile
 
 DERIVATIVE_EXTENSION = "extension-definition--bbc9f87e-7a80-440b-a410-9efcae19351f"
 DERIVATIVE_NAMESPACE = uuid.UUID("ec616573-524a-4c05-8796-f708d5ece7a9")
+# The profile of a derivative that no redaction profile made: references or parts withheld.
+WITHHELD = "withheld"
 
 # Reference lists STIX requires to be non-empty (STIX 2.1 §4); a derivative that would empty one
 # cannot be released at all.
@@ -43,14 +49,15 @@ def touching(
 
 
 def profile_name(
-    profiles: Iterable[RedactionProfile], withheld_refs: Iterable[str], cut: Iterable[str] = ()
+    profiles: Iterable[RedactionProfile], withheld_refs: Iterable[str] = (), cut: Iterable[str] = ()
 ) -> str:
-    """The profile a derivative is made under: redaction profiles, withheld refs, cut parts."""
-    parts = sorted(p.name for p in profiles)
-    for label, values in (("refs", sorted(withheld_refs)), ("cut", sorted(cut))):
-        if values:
-            parts.append(f"{label}:" + hashlib.sha256("\n".join(values).encode()).hexdigest()[:16])
-    return "+".join(parts)
+    """The profile a derivative is made under: the redaction profiles applied, or ``withheld``.
+
+    Which references or parts were removed never enters it (nor, through it, the id): a
+    recipient that could compute it from candidate ids would learn what is withheld from it.
+    """
+    del withheld_refs, cut  # deliberately unused: see the docstring
+    return "+".join(sorted(p.name for p in profiles)) or WITHHELD
 
 
 def derived_id(original_id: str, profile: str) -> str:
@@ -62,7 +69,6 @@ def derived_id(original_id: str, profile: str) -> str:
 def derive(
     obj: Mapping[str, Any],
     *,
-    original_digest: str,
     profiles: Iterable[RedactionProfile] = (),
     withheld_refs: frozenset[str] = frozenset(),
     cut: frozenset[str] = frozenset(),
@@ -95,7 +101,6 @@ def derive(
         "extension_type": "property-extension",
         "derived_from": original_id,
         "derived_from_version": obj.get("modified") or obj.get("created"),
-        "original_digest": original_digest,
         "profile": name,
     }
     out["extensions"] = extensions

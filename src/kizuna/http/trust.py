@@ -210,7 +210,7 @@ def explain(
                 "released_id": e.released_id,
                 **decision_out(e.decision),
             }
-            for e in explain_service.explain(node, object, recipient)
+            for e in explain_service.explain(node, object, recipient, asker=party)
         ]
     )
 

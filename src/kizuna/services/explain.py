@@ -35,13 +35,22 @@ class Explained:
         return self.decision.verdicts
 
 
-def explain(node: Node, object_id: str, recipient: Party) -> list[Explained]:
-    """The decision on every version of one object for ``recipient``, newest last."""
+def explain(
+    node: Node, object_id: str, recipient: Party, asker: Party | None = None
+) -> list[Explained]:
+    """The decision on every version of one object for ``recipient``, newest last.
+
+    Asked by a partner (``asker``, explaining its own object), it is made over what that
+    partner may see: a reference withheld from the asker counts as one the node does not hold,
+    so the answer never tells it whether an id it references is held, or withheld from anyone.
+    """
     with node.db.read() as conn:
         versions = store.versions_of(conn, object_id)
     if not versions:
         raise NotFound(f"this node holds no object {object_id}")
-    return [Explained(v, d) for v, d in gate.judge(node, recipient, versions)]
+    ctx = gate.context(node)
+    unseen = gate.unseen_by(node, asker, versions, ctx) if asker is not None else frozenset()
+    return [Explained(v, d) for v, d in gate.judge(node, recipient, versions, ctx, unseen=unseen)]
 
 
 def preview(node: Node, recipient: Party, *, include_withheld: bool = False) -> Iterator[Explained]:

@@ -145,18 +145,26 @@ def decide_alike(node: Node, recipient: Party, key: ViewKey, ctx: Context) -> De
 
 
 def judge(
-    node: Node, recipient: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
+    node: Node,
+    recipient: Party,
+    versions: Sequence[StoredVersion],
+    ctx: Context | None = None,
+    *,
+    unseen: frozenset[str] = frozenset(),
 ) -> list[tuple[StoredVersion, Decision]]:
     """Decide every version for the recipient, with rule 7 applied through references.
 
     An older version goes only where the newest version of its object would go too: raising
     TLP (or any restriction) in a new version withholds the laxer old ones from those the new
     one excludes. A revocation is a version like any other (docs/policy.md).
+
+    ``unseen`` ids count as not held (an explanation for a partner is made over what it may
+    see, so it cannot tell a withheld reference from one the node does not hold).
     """
     ctx = ctx or context(node)
     if recipient.id == ctx.home:
         return [(v, _decide(node, v, recipient, ctx)) for v in versions]
-    refs = _References(node, recipient, ctx, versions)
+    refs = _References(node, recipient, ctx, versions, unseen)
     out = []
     for v in versions:
         decision = _decide(node, v, recipient, ctx, refs.withheld(v))
@@ -178,7 +186,12 @@ class _References:
     DEPTH = 4
 
     def __init__(
-        self, node: Node, recipient: Party, ctx: Context, versions: Sequence[StoredVersion]
+        self,
+        node: Node,
+        recipient: Party,
+        ctx: Context,
+        versions: Sequence[StoredVersion],
+        unseen: frozenset[str] = frozenset(),
     ) -> None:
         self.node, self.recipient, self.ctx = node, recipient, ctx
         # A reference means the object's newest version: older ones in the batch stand for
@@ -193,6 +206,9 @@ class _References:
         self.depth_of: dict[str, int] = {i: 0 for i in self.held}
         self.ok: dict[str, bool] = {}
         self._load([*versions, *newest])
+        for ref in unseen:
+            if self.depth_of.get(ref, 0) > 0:
+                self.held.pop(ref, None)  # as if the node did not hold it
 
     def newest_refusal(self, object_id: str) -> Verdict | None:
         """Why the newest version of an object is withheld from the recipient by its own
@@ -201,6 +217,10 @@ class _References:
         if newest is None:
             return None
         return _decide(self.node, newest, self.recipient, self.ctx).refusal
+
+    def loaded(self) -> dict[str, StoredVersion]:
+        """The referenced versions held, to ``DEPTH`` levels (not the judged ones)."""
+        return {r: v for r, v in self.held.items() if self.depth_of.get(r, 0) > 0}
 
     def _load(self, level: list[StoredVersion]) -> None:
         for depth in range(1, self.DEPTH + 1):
@@ -238,6 +258,18 @@ def _capped_by_newest(decision: Decision, refusal: Verdict | None) -> Decision:
         return decision
     why = f"the newest version of this object is withheld: {refusal.sentence}"
     return Decision(WITHHOLD, (*decision.verdicts, Verdict(refusal.rule, False, why)))
+
+
+def unseen_by(
+    node: Node, party: Party, versions: Sequence[StoredVersion], ctx: Context | None = None
+) -> frozenset[str]:
+    """The held objects these versions reference (to ``DEPTH`` levels) that ``party`` may not
+    see: what an explanation for it must not tell apart from objects the node does not hold."""
+    ctx = ctx or context(node)
+    if party.id == ctx.home:
+        return frozenset()
+    refs = _References(node, party, ctx, versions)
+    return frozenset(r for r in refs.loaded() if not refs.releasable(r))
 
 
 def _only_touching(decision: Decision, v: StoredVersion) -> Decision:
@@ -303,7 +335,6 @@ def _build(
         try:
             obj = derive(
                 orjson.loads(v.content),
-                original_digest=v.digest,
                 profiles=decision.redactions,
                 withheld_refs=decision.withheld_refs,
                 cut=decision.cut,

@@ -80,14 +80,9 @@ def attach(node: Node, releases: Sequence[ReleaseT]) -> tuple[list[ReleaseT], li
             if found is None and signer == home:
                 obj = orjson.loads(r.content)
                 created = core.version_of(obj) or format_timestamp(r.version.date_added)
-                found = core.seal(
-                    obj,
-                    home,
-                    node.private_key,
-                    created,
-                    r.version.digest if r.derived else None,
-                    received_from,
-                )
+                # A derivative's seal carries no digest of its original: that is computed
+                # from what was withheld from the recipient (the ledger keeps it for audit).
+                found = core.seal(obj, home, node.private_key, created, None, received_from)
                 made.append(found)
             if found is not None:
                 seal_bytes = known[key] = orjson.dumps(found.to_stix())
