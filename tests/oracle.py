@@ -297,7 +297,8 @@ class Oracle:
         out = self.outcome(object_id, party_id)
         if not out.derived:
             return object_id
-        return derived_id(object_id, profile_name(out.profiles, out.dropped_refs))  # type: ignore[arg-type]
+        name = profile_name(out.profiles, out.dropped_refs)  # type: ignore[arg-type]
+        return derived_id(object_id, name, self.expected_content(object_id, party_id))
 
     def expected_content(self, object_id: str, party_id: str) -> dict[str, Any]:
         """The released content, without the derivative extension kizuna adds."""

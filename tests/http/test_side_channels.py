@@ -3,6 +3,7 @@ gate's inputs"): metrics, derivatives, explain, post answers and ``date_added``,
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -17,8 +18,10 @@ from stix_factory import (
 )
 from taxii_harness import Caller, Taxii
 
-from kizuna.core.redaction import DERIVATIVE_EXTENSION
+from kizuna.core.redaction import DERIVATIVE_EXTENSION, derived_id
 from kizuna.services import ingest, tokens
+
+SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1 §2.9
 
 
 def _metrics_body(taxii: Taxii) -> str:
@@ -114,8 +117,10 @@ def test_a_derivative_carries_nothing_computed_from_what_was_withheld(taxii: Tax
             "derived_from_version": report["modified"],
             "profile": "withheld",
         }
-    # BSI lost one reference and NISC two: nothing in the id says which, or how many.
-    assert got["BSI"]["id"] == got["NISC"]["id"]
+        # Its id is computed from what the recipient holds (the original's id, the profile and
+        # the derivative itself), so it says nothing of which references went, or how many.
+        body = {k: v for k, v in derivative.items() if k not in ("id", "extensions")}
+        assert derivative["id"] == derived_id(report["id"], "withheld", body)
 
 
 def _explained(caller: Caller, object_id: str, to: str) -> list[dict[str, Any]]:
@@ -161,3 +166,85 @@ def test_explain_of_own_object_does_not_tell_held_withheld_refs_from_absent_ones
         held = _explained(bsi, held_report["id"], to)
         assert home_red["id"] not in orjson.dumps(held).decode()
         assert shape(held) == shape(_explained(bsi, absent_report["id"], to)), to
+
+
+def _post(caller: Caller, *objects: dict[str, Any]) -> dict[str, Any]:
+    got = caller.client.post(
+        INBOX_URL + "objects/", content=envelope(*objects), headers=TAXII_HEADERS
+    )
+    assert got.status_code == 202, got.text
+    status: dict[str, Any] = got.json()
+    return status
+
+
+def _answers(status: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each object's answer, with its own id taken out of the words."""
+    entries = [("ok", e) for e in status.get("successes", [])]
+    entries += [("failed", e) for e in status.get("failures", [])]
+    return sorted((kind, e.get("message", "").replace(e["id"], "ID")) for kind, e in entries)
+
+
+def test_a_post_answers_alike_for_ids_held_from_others_and_ids_never_allowed(taxii: Taxii) -> None:
+    bsi, nisc = taxii.join("BSI"), taxii.join("NISC", jurisdiction="JP", scheme="JP")
+    home = taxii.node.home_party
+    held = indicator("post-held", tlp="red")  # withheld from BSI
+    observable = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": "ipv4-addr--" + str(uuid.uuid5(SCO_NAMESPACE, '{"value":"203.0.113.7"}')),
+        "value": "203.0.113.7",
+        "object_marking_refs": [TLP["red"]],
+    }
+    ingest.ingest(taxii.node, [held, observable], submitter=home, path="import")
+
+    probes = [
+        held,  # the same content
+        {**held, "name": "changed, same version"},
+        {**held, "modified": "2026-06-01T00:00:00.000Z"},  # a newer version
+        {**held, "created_by_ref": bsi.party.id},
+    ]
+    never = [
+        indicator("post-never", created_by=nisc.party.id),  # names another party
+        {  # another party's identity
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": nisc.party.id,
+            "created": "2026-01-01T00:00:00.000Z",
+            "modified": "2026-06-01T00:00:00.000Z",
+            "name": "NISC",
+            "identity_class": "organization",
+        },
+    ]
+    answers = {_answers(_post(bsi, probe))[0] for probe in probes + never}
+    assert len(answers) == 1, answers
+    ((kind, words),) = answers
+    assert kind == "failed" and "another party is its originator" in words
+    assert "already stored" not in words and "different content" not in words
+
+    # An observable's id is its value: held from another or new, the answer is the same.
+    mine = {k: v for k, v in observable.items() if k != "object_marking_refs"}
+    fresh_value = "203.0.113.8"
+    fresh = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": "ipv4-addr--" + str(uuid.uuid5(SCO_NAMESPACE, f'{{"value":"{fresh_value}"}}')),
+        "value": fresh_value,
+    }
+    first = [_answers(_post(bsi, o)) for o in (mine, fresh)]
+    again = [_answers(_post(bsi, o)) for o in (mine, fresh)]
+    assert first[0] == first[1] == again[0] == again[1] == [("ok", ingest.SCO_SHARED)]
+
+    # Its own object posted twice, a party may learn that it is unchanged.
+    own = indicator("post-own", created_by=bsi.party.id)
+    assert _answers(_post(bsi, own)) == [("ok", "")]
+    assert _answers(_post(bsi, own)) == [("ok", "already stored with the same content")]
+    # Deleting another's object answers as deleting one the node does not hold.
+    absent = stix_id("indicator", "post-absent")
+    gone = [
+        bsi.client.delete(f"{INBOX_URL}objects/{i}/", headers=TAXII_HEADERS)
+        for i in (held["id"], absent)
+    ]
+    assert [g.status_code for g in gone] == [404, 404]
+    assert gone[0].json()["description"].replace(held["id"], "ID") == gone[1].json()[
+        "description"
+    ].replace(absent, "ID")

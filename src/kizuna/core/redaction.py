@@ -1,14 +1,17 @@
 """Derivatives: what the gate releases instead of an object it may not release whole.
 
 Rule 7 drops withheld references from a container; rule 8 removes what an agreement's redaction
-profile names. A derivative gets a new deterministic id (UUIDv5 of the original id and the
-profile), so two nodes deriving the same thing agree on its id, and it says what it derives
-from in kizuna's derivative extension.
+profile names. A derivative gets a new deterministic id, so two nodes deriving the same thing
+agree on its id, and it says what it derives from in kizuna's derivative extension.
 
 A derivative carries nothing computed from what was withheld from its recipient: not the
-removed ids, not their count, not a digest of the original. Its profile, and so its id, names
-only the agreement's redaction profiles (which the recipient, a party to that agreement,
-knows) or, when nothing but references and marked parts were removed, the word ``withheld``.
+removed ids, not their count, not a digest of the original. Its id is UUIDv5 of the original's
+id, the profile and the digest of what the recipient receives (the derivative less its id and
+this extension): all things the recipient sees. The profile names only the agreement's
+redaction profiles (which the recipient, a party to that agreement, knows) or, when nothing but
+references and marked parts were removed, the word ``withheld``. Different content under one
+id and version would be a conflict at the recipient (DESIGN.md "Storage and identity rules"),
+so what is released decides the id; what is withheld never does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kizuna.core.agreements import RedactionProfile
+from kizuna.core.signing import canonical, digest
 
 DERIVATIVE_EXTENSION = "extension-definition--bbc9f87e-7a80-440b-a410-9efcae19351f"
 DERIVATIVE_NAMESPACE = uuid.UUID("ec616573-524a-4c05-8796-f708d5ece7a9")
@@ -60,10 +64,12 @@ def profile_name(
     return "+".join(sorted(p.name for p in profiles)) or WITHHELD
 
 
-def derived_id(original_id: str, profile: str) -> str:
-    """The deterministic id of a derivative: same type, UUIDv5(original id | profile)."""
+def derived_id(original_id: str, profile: str, released: Mapping[str, Any]) -> str:
+    """The deterministic id of a derivative: same type, UUIDv5(original id | profile | digest
+    of ``released``, the derivative's content without its id and the derivative extension)."""
     stix_type = original_id.split("--", 1)[0]
-    return f"{stix_type}--{uuid.uuid5(DERIVATIVE_NAMESPACE, f'{original_id}|{profile}')}"
+    body = digest(canonical({k: v for k, v in released.items() if k != "id"}))
+    return f"{stix_type}--{uuid.uuid5(DERIVATIVE_NAMESPACE, f'{original_id}|{profile}|{body}')}"
 
 
 def derive(
@@ -95,7 +101,7 @@ def derive(
         raise NothingLeft("every observed object is withheld")
     name = profile_name(profiles, withheld_refs, cut)
     original_id = str(obj["id"])
-    out["id"] = derived_id(original_id, name)
+    out["id"] = derived_id(original_id, name, out)
     extensions = dict(out.get("extensions") or {})
     extensions[DERIVATIVE_EXTENSION] = {
         "extension_type": "property-extension",

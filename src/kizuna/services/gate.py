@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -25,7 +26,7 @@ from kizuna.core.policy import (
     Verdict,
     decide,
 )
-from kizuna.core.redaction import NothingLeft, derive, derived_id, profile_name, touching
+from kizuna.core.redaction import NothingLeft, derive, touching
 from kizuna.core.seals import Seal
 from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.object_types import OBJECT_TYPES
@@ -333,13 +334,7 @@ def _build(
             released.append(Release(v, decision, v.id, v.content, v.digest))
             continue
         try:
-            obj = derive(
-                orjson.loads(v.content),
-                profiles=decision.redactions,
-                withheld_refs=decision.withheld_refs,
-                cut=decision.cut,
-                required=_required(v.type),
-            )
+            obj = _derivative(v, decision)
         except NothingLeft as exc:
             withheld.append((v, _nothing_left(decision, str(exc))))
             continue
@@ -348,11 +343,25 @@ def _build(
     return released, withheld
 
 
-def released_id(v: StoredVersion, decision: Decision) -> str:
-    """The id the recipient gets: the object's own, or its derivative's deterministic one."""
+def _derivative(v: StoredVersion, decision: Decision) -> dict[str, Any]:
+    """The derivative rules 7 and 8 call for; NothingLeft if it cannot be made."""
+    return derive(
+        orjson.loads(v.content),
+        profiles=decision.redactions,
+        withheld_refs=decision.withheld_refs,
+        cut=decision.cut,
+        required=_required(v.type),
+    )
+
+
+def released_id(v: StoredVersion, decision: Decision) -> str | None:
+    """The id the recipient gets: the object's own, or its derivative's deterministic one
+    (None when no derivative can be made, so nothing is released)."""
     if decision.redactions or decision.withheld_refs or decision.cut:
-        name = profile_name(decision.redactions, decision.withheld_refs, decision.cut)
-        return derived_id(v.id, name)
+        try:
+            return str(_derivative(v, decision)["id"])
+        except NothingLeft:
+            return None
     return v.id
 
 
@@ -361,7 +370,11 @@ def describe(node: Node, decided: Sequence[tuple[StoredVersion, Decision]]) -> l
 
     Nothing of their content leaves, so nothing is sealed or written to the ledger.
     """
-    described = [Release(v, d, released_id(v, d), b"", "") for v, d in decided if d.released]
+    described = [
+        Release(v, d, rid, b"", "")
+        for v, d in decided
+        if d.released and (rid := released_id(v, d)) is not None
+    ]
     node.metrics.gate(described, [])
     return described
 

@@ -78,6 +78,26 @@ class _Checked:
     unresolved: frozenset[str]
 
 
+# Said of every observable a party posts, new or not, so the words never depend on what is held.
+SCO_SHARED = (
+    "observables are shared by value (STIX 2.1 §2.9): the node keeps one copy per id, under the"
+    " markings of whoever brought it first"
+)
+
+
+def not_yours(object_id: str) -> OriginatorMismatch:
+    """The one answer to a party posting an id it may not use, whatever the reason: its
+    created_by_ref names another party, it is another party's identity, or its versions here
+    are another originator's. The same words every time, so the answer never tells a party
+    whether the node holds an object outside its view (DESIGN.md "Who may change the gate's
+    inputs")."""
+    return OriginatorMismatch(
+        f"{object_id}: another party is its originator (by its created_by_ref or its id); only"
+        " the originator publishes an object, and a relay needs the originator's valid seal"
+        f" ({SEAL_TYPE}) in the same envelope"
+    )
+
+
 def _version_string(obj: Mapping[str, Any]) -> str | None:
     value = obj.get("modified") or obj.get("created")
     return value if isinstance(value, str) else None
@@ -308,13 +328,12 @@ def _prepare(
     if created_by in parties:
         source = str(created_by)
         if path in _PARTY_PATHS and source != submitter.id and not relayed:
-            raise OriginatorMismatch(
-                f"{obj['id']}: created_by_ref names another party ({parties[source].name}); "
-                "a party may relay another party's object only with that party's valid seal "
-                f"({SEAL_TYPE}) in the same envelope"
-            )
+            raise not_yours(obj["id"])
     else:
         source = submitter.id
+    oid = obj["id"]
+    if path in _PARTY_PATHS and oid in parties and oid != submitter.id and not relayed:
+        raise not_yours(oid)  # a party's identity id is its own from registration on
     if obj["type"] == CONSENT_TYPE:
         _check_consent(obj, parties.get(source))
     if obj["type"] == "indicator" and obj.get("pattern_type") == "stix":
@@ -422,6 +441,18 @@ def _write(
     for c in checked:
         key = (c.new.id, c.new.modified)
         version = _version_string(c.obj)
+        if c.new.path in _PARTY_PATHS:
+            # A party learns nothing of versions outside its view: not that they exist, not
+            # whether its content matches. An observable (STIX §2.9: its id is its value) that
+            # the node holds already, from anyone, is answered as stored, as if it were new:
+            # the node keeps one copy per id, under its first holder's markings (SCO_SHARED).
+            known = existing.get(c.new.id, ())
+            if c.new.type in SCO_TYPES and (known or key in seen):
+                results[c.index] = Outcome(c.new.id, version, "stored")
+                continue
+            if any(v.source != c.new.source for v in known):
+                results[c.index] = Outcome(c.new.id, version, "failed", not_yours(c.new.id))
+                continue
         prior = seen.get(key)
         if prior is None:
             prior = next(

@@ -16,6 +16,7 @@ from kizuna.core import taxii
 from kizuna.core.parties import Party
 from kizuna.core.policy import Decision
 from kizuna.core.seals import SEAL_TYPE
+from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
@@ -225,7 +226,9 @@ def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dic
         for o in outcomes:
             entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
             if o.ok:
-                if o.status == "unchanged":
+                if o.id and o.id.split("--", 1)[0] in SCO_TYPES:
+                    entry["message"] = ingest.SCO_SHARED
+                elif o.status == "unchanged":
                     entry["message"] = "already stored with the same content"
                 successes.append(entry)
             else:
