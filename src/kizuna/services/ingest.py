@@ -447,7 +447,9 @@ def _write(
             # the node holds already, from anyone, is answered as stored, as if it were new:
             # the node keeps one copy per id, under its first holder's markings (SCO_SHARED).
             known = existing.get(c.new.id, ())
-            if c.new.type in SCO_TYPES and (known or key in seen):
+            if c.new.type in SCO_TYPES and (
+                key in seen or any(v.modified == c.new.modified for v in known)
+            ):
                 results[c.index] = Outcome(c.new.id, version, "stored")
                 continue
             if any(v.source != c.new.source for v in known):
@@ -490,7 +492,8 @@ def _write(
     if not fresh:
         return fresh
     rows, flag_changes = _with_flags(fresh, existing)
-    dates = store.insert_versions(conn, store.allocate_dates(conn, len(rows), node.now()), rows)
+    first = store.allocate_dates(conn, len(rows), node.now())
+    dates = store.insert_versions(conn, first, rows)
     store.set_flags(conn, flag_changes)
     pending = [
         {"marking_id": m, "date_added": d}
