@@ -1,0 +1,1 @@
+"""Joint attribution: scales, one partner's ACH, the joint picture, case objects (pure)."""
