@@ -28,7 +28,7 @@ from taxii_harness import Caller, Taxii, fresh_node, make_taxii
 
 from kizuna.cli.main import cli
 from kizuna.core.taxii import INBOX, RELEASED
-from kizuna.services import export, ledger, view
+from kizuna.services import attribution, export, ledger, view
 from kizuna.services.node import Node
 from kizuna.storage.schema import objects
 
@@ -134,6 +134,20 @@ ROUTES: dict[str, Route] = {
         Call("GET", "/api/audit"), Call("GET", "/api/audit?object={withheld}"))),
     "GET /api/audit/verify": Route(False, "the home party's ledger check", (
         Call("GET", "/api/audit/verify"),)),
+    # --- joint attribution (JSON API) -----------------------------------------------------------
+    "GET /api/attribution/cases": Route(True, "the cases the gate releases to the caller", (
+        Call("GET", "/api/attribution/cases"),)),
+    "GET /api/attribution/cases/{case_id}": Route(True, "a case's objects through the gate", (
+        Call("GET", "/api/attribution/cases/{case}"),
+        Call("GET", "/api/attribution/cases/{withheld}"))),
+    "POST /api/attribution/cases": Route(False, "home party only; others get 403", (
+        Call("POST", "/api/attribution/cases", b"{}"),)),
+    **{
+        f"POST /api/attribution/cases/{{case_id}}/{part}": Route(
+            False, "home party only; others get 403", (
+                Call("POST", f"/api/attribution/cases/{{case}}/{part}", b"{}"),))
+        for part in ("hypotheses", "evidence", "ratings", "assessments")
+    },
     # --- federation (JSON API) ------------------------------------------------------------------
     "GET /api/peers": Route(False, "the home party's peer list; others get 403", (
         Call("GET", "/api/peers"),)),
@@ -173,6 +187,7 @@ class World:
     relationship: dict[str, Any]
     report: dict[str, Any]
     status: str
+    case: str = ""
 
     @property
     def node(self) -> Node:
@@ -189,6 +204,7 @@ class World:
             withheld=self.withheld["id"],
             report=self.report["id"],
             status=self.status,
+            case=self.case,
         )
 
 
@@ -237,7 +253,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             content=envelope(indicator("partner-own", created_by=partner.party.id)),
             headers=TAXII_HEADERS,
         )
-        yield World(face, partner, *objs, status=own.json()["id"])
+        # An attribution case of the home party alone: withheld from the partner (rule 5).
+        case = attribution.open_case(node, "gate case", [objs[3]["id"]], [])
+        yield World(face, partner, *objs, status=own.json()["id"], case=case)
         face.close()
 
 
@@ -292,6 +310,8 @@ def test_no_route_leaks_a_withheld_object(world: World, name: str, call: Call) -
     r = world.partner.client.request(call.method, path, content=call.body, headers=headers)
     assert r.status_code < 500, r.text
     assert_no_leak(world, r.content, path)
+    if world.case not in path:  # an attribution case of which the partner is no participant
+        assert world.case.encode() not in r.content, "a withheld attribution case leaked"
     if call.shows_released:
         assert r.status_code == 200
         assert RELEASED_CANARY in r.text

@@ -434,3 +434,18 @@ def delete_versions(conn: Connection, date_added: Sequence[int]) -> int:
 def count(conn: Connection) -> int:
     """How many object versions the node holds."""
     return int(conn.execute(select(func.count()).select_from(objects)).scalar_one())
+
+
+def referencing(conn: Connection, object_id: str) -> list[StoredVersion]:
+    """The latest versions that reference ``object_id`` (an attribution case's members)."""
+    stmt = select(*_COLUMNS).where(
+        objects.c.is_latest.is_(True), objects.c.refs.contains(object_id, autoescape=True)
+    )
+    rows = [_row(r) for r in conn.execute(stmt.order_by(objects.c.date_added)).all()]
+    return [v for v in rows if object_id in v.refs.split(" ")]
+
+
+def of_type(conn: Connection, stix_type: str) -> list[StoredVersion]:
+    """The latest version of every object of one type."""
+    stmt = select(*_COLUMNS).where(objects.c.is_latest.is_(True), objects.c.type == stix_type)
+    return [_row(r) for r in conn.execute(stmt.order_by(objects.c.date_added)).all()]

@@ -1,0 +1,220 @@
+"""Attribution cases: the home party's contributions, and the joint picture a party may see.
+
+A case and everything in it are STIX objects (``core.attribution.case``) stored like any other
+and released only through the gate: each contribution carries a marking of its author whose
+release recipients are the case's participants, so a non-participant is refused by rule 5 and
+never receives (or learns of) any of them. The joint picture for a party is computed from what
+the gate releases to that party; evidence withheld from it is counted by the partners holding
+it, never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kizuna.core.attribution import case as wire
+from kizuna.core.attribution.ach import Evidence, Hypothesis
+from kizuna.core.attribution.joint import Assessment, JointPicture, picture
+from kizuna.core.attribution.scales import Grade, term
+from kizuna.core.handling import Handling
+from kizuna.core.markings import TLP_MARKING_ID, handling_marking
+from kizuna.core.parties import Party
+from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.services import gate, ingest, parties
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+from kizuna.storage.objects import StoredVersion
+
+
+def _no_such_case(case_id: str) -> NotFound:
+    # One answer for an unknown case and one the caller may not see (DESIGN.md: nothing a
+    # partner asks reveals the existence of an object withheld from it).
+    return NotFound(f"no attribution case {case_id!r} here", code="no-such-case")
+
+
+def _store(node: Node, objects: list[dict[str, Any]]) -> None:
+    outcomes = ingest.ingest(node, objects, submitter=node.home_party, path="import")
+    bad = [o for o in outcomes if not o.ok]
+    if bad:
+        raise bad[0].error or InvalidInput("the attribution object was refused")
+
+
+def _stamp(node: Node) -> str:
+    return format_timestamp(node.now())
+
+
+def open_case(
+    node: Node, name: str, about: Sequence[str], participants: Sequence[str], tlp: str = "amber"
+) -> str:
+    """Open a case of the home party with these participants (names or ids); its id."""
+    if tlp not in TLP_MARKING_ID or tlp == "clear":
+        raise InvalidInput(
+            f"TLP {tlp!r}: a case is shared under green, amber, amber+strict or red",
+            code="invalid-tlp",
+        )
+    members = {node.home_party.id} | {parties.find(node, p).id for p in participants}
+    case_id = node.new_id("grouping")
+    stamp = _stamp(node)
+    marking = _marking(node, case_id, members, stamp)
+    obj = wire.case(case_id, stamp, node.home_party.id, [TLP_MARKING_ID[tlp], marking["id"]], name,
+                    list(about))  # fmt: skip
+    _store(node, [marking, obj])
+    return case_id
+
+
+def _marking(node: Node, case_id: str, members: set[str], stamp: str) -> dict[str, Any]:
+    return handling_marking(
+        wire.derived_id("marking-definition", case_id, node.home_party.id),
+        stamp,
+        node.home_party.id,
+        recipients=sorted(members),
+        name="attribution case participants",
+    )
+
+
+@dataclass(frozen=True)
+class _Case:
+    version: StoredVersion
+    obj: dict[str, Any]
+    handling: Handling
+
+
+def _case(node: Node, case_id: str, viewer: Party | None = None) -> _Case:
+    with node.db.read() as conn:
+        v = store.latest(conn, [case_id]).get(case_id)
+    if v is None or v.type != "grouping":
+        raise _no_such_case(case_id)
+    obj = orjson.loads(v.content)
+    if wire.role_of(obj) != "case":
+        raise _no_such_case(case_id)
+    if viewer is not None and viewer.id != node.home_party.id:
+        [(_, decision)] = gate.judge(node, viewer, [v])
+        if not decision.released:
+            raise _no_such_case(case_id)
+    return _Case(v, obj, Handling.from_json(v.handling))
+
+
+def _my_markings(node: Node, c: _Case) -> list[str]:
+    """The home party's marking for its contributions: the case's participants, its TLP."""
+    members = set(c.handling.recipients or ()) | {node.home_party.id, c.version.source}
+    mid = wire.derived_id("marking-definition", c.version.id, node.home_party.id)
+    with node.db.read() as conn:
+        held = store.latest(conn, [mid])
+    if mid not in held:
+        _store(node, [_marking(node, c.version.id, members, _stamp(node))])
+    return [TLP_MARKING_ID[c.handling.tlp or "amber"], mid]
+
+
+def _members(node: Node, case_id: str) -> dict[str, dict[str, Any]]:
+    """The latest version of every object of the case this node holds, by id."""
+    with node.db.read() as conn:
+        return {v.id: orjson.loads(v.content) for v in store.referencing(conn, case_id)}
+
+
+def add_hypothesis(
+    node: Node, case_id: str, actor: str | None, *, false_flag: bool = False, name: str = ""
+) -> str:
+    c = _case(node, case_id)
+    h = Hypothesis(node.new_id("note"), actor, false_flag, name)
+    _store(node, [wire.hypothesis(case_id, h, _stamp(node), node.home_party.id,
+                                  _my_markings(node, c))])  # fmt: skip
+    return h.id
+
+
+def add_evidence(
+    node: Node, case_id: str, grade: str, kind: str, refs: Sequence[str] = (), summary: str = ""
+) -> str:
+    c = _case(node, case_id)
+    e = Evidence(node.new_id("note"), Grade.parse(grade), kind, node.home_party.id, tuple(refs),
+                 summary)  # fmt: skip
+    _store(node, [wire.evidence(case_id, e, _stamp(node), _my_markings(node, c))])
+    return e.id
+
+
+def _role(objects: Mapping[str, dict[str, Any]], oid: str, role: str) -> None:
+    if oid not in objects or wire.role_of(objects[oid]) != role:
+        raise InvalidInput(f"{oid!r} is no {role} of this case", code=f"no-such-{role}")
+
+
+def rate(
+    node: Node, case_id: str, evidence_id: str, cells: Mapping[str, str], relevance: str = "medium"
+) -> str:
+    """The home party's ratings of one evidence item (a new version replaces the last)."""
+    c = _case(node, case_id)
+    held = _members(node, case_id)
+    _role(held, evidence_id, "evidence")
+    for hid in cells:
+        _role(held, hid, "hypothesis")
+    stamp = _stamp(node)
+    rid = wire.derived_id("relationship", case_id, node.home_party.id, evidence_id)
+    created = held[rid]["created"] if rid in held else stamp
+    obj = wire.ratings(case_id, node.home_party.id, evidence_id, cells, relevance, stamp, created,
+                       _my_markings(node, c))  # fmt: skip
+    _store(node, [obj])
+    return str(obj["id"])
+
+
+def assess(
+    node: Node,
+    case_id: str,
+    hypothesis_id: str,
+    scale: str,
+    likelihood: str,
+    confidence: str,
+    rationale: str,
+) -> str:
+    c = _case(node, case_id)
+    held = _members(node, case_id)
+    _role(held, hypothesis_id, "hypothesis")
+    a = Assessment(node.home_party.id, hypothesis_id, term(scale, likelihood), confidence,
+                   rationale)  # fmt: skip
+    stamp = _stamp(node)
+    oid = wire.derived_id("opinion", case_id, node.home_party.id, hypothesis_id)
+    created = held[oid]["created"] if oid in held else stamp
+    obj = wire.assessment(case_id, a, stamp, created, _my_markings(node, c))
+    _store(node, [obj])
+    return str(obj["id"])
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one party may see it."""
+
+    case: dict[str, Any]
+    content: wire.CaseContent
+    joint: JointPicture
+
+
+def view(node: Node, case_id: str, viewer: Party) -> CaseView:
+    """The case and its joint picture as ``viewer`` may see them, through the gate (for a
+    partner this is a release: sealed and written to the ledger like any read)."""
+    c = _case(node, case_id, viewer)
+    with node.db.read() as conn:
+        versions = [c.version, *store.referencing(conn, case_id)]
+    released = gate.release(node, viewer, versions)
+    seen = [orjson.loads(r.content) for r in released.released]
+    case_obj = seen[0]
+    hidden: set[str] = set()
+    for v, _ in released.withheld:
+        obj = orjson.loads(v.content)
+        if wire.role_of(obj) in ("evidence", "ratings"):
+            hidden.add(v.source)  # a partner that holds evidence this viewer may not see
+    content = wire.read(case_id, case_obj, seen[1:])
+    joint = picture(content.hypotheses, content.evidence, content.matrices, content.assessments,
+                    frozenset(hidden))  # fmt: skip
+    return CaseView(case_obj, content, joint)
+
+
+def cases(node: Node, viewer: Party) -> list[dict[str, Any]]:
+    """The attribution cases ``viewer`` may see."""
+    with node.db.read() as conn:
+        groupings = store.of_type(conn, "grouping")
+    mine = [v for v in groupings if wire.role_of(orjson.loads(v.content)) == "case"]
+    if viewer.id == node.home_party.id:
+        return [orjson.loads(v.content) for v in mine]
+    return [orjson.loads(r.content) for r in gate.release(node, viewer, mine).released]
