@@ -61,15 +61,40 @@ def init(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8470, show_default=True, type=int, help="Port to listen on.")
 @click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving the node from one socket (PostgreSQL or SQLite; see docs/scaling.md).",
+)
 @pass_env
-def serve(env: Env, host: str, port: int, log_level: str) -> None:
+def serve(env: Env, host: str, port: int, log_level: str, workers: int) -> None:
     """Serve TAXII 2.1 and the JSON API until Ctrl-C or SIGTERM.
 
     TAXII discovery is at /taxii2/, the API root at /taxii2/root/, the JSON API's OpenAPI
     description at /api/openapi.json, metrics at /metrics. Shutdown finishes the requests in
-    flight; every acknowledged write is already committed.
+    flight; every acknowledged write is already committed. With --workers N, N processes serve
+    the same node as one (as do several `kizuna serve` sharing one PostgreSQL database).
     """
-    run_server(env, host, port, log_level)
+    if workers == 1:
+        run_server(env, host, port, log_level)
+    else:
+        run_workers(env, host, port, log_level, workers)
+
+
+def run_workers(env: Env, host: str, port: int, log_level: str, workers: int) -> None:
+    from kizuna import logs
+    from kizuna.cli import workers as supervisor
+
+    logs.configure(log_level)
+    node = env.node()  # brings the schema up to date once, before any worker opens it
+    name = node.home_party.name
+    env.close()
+    sock = supervisor.bind(host, port)
+    env.err.print(f"kizuna serving [bold]{name}[/] on http://{host}:{port}/ ({workers} workers)")
+    supervisor.supervise(env.home, env.database_url, sock, workers, log_level)
+    env.err.print("stopped")
 
 
 def run_server(env: Env, host: str, port: int, log_level: str) -> None:

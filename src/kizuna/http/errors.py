@@ -7,11 +7,13 @@ import logging
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from kizuna.core.taxii import MEDIA_TAXII, error_resource
 from kizuna.errors import KizunaError, NotAuthenticated
 from kizuna.http.auth import CHALLENGE
+from kizuna.storage.database import is_transient
 
 log = logging.getLogger("kizuna.http")
 
@@ -27,6 +29,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable entity",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -61,6 +64,17 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         return problem(request, exc.status_code, message, f"http-{exc.status_code}")
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        if is_transient(exc):  # retried already where a write can be; the client may again
+            log.warning("busy database on %s %s: %s", request.method, request.url.path, exc.orig)
+            response = problem(
+                request, 503, "the node's database is busy; try again in a second", "busy"
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import ledger_heads as heads_file
 from kizuna.storage import seals as seal_store
+from kizuna.storage.database import retrying
 
 if TYPE_CHECKING:
     from kizuna.services.gate import Release
@@ -45,24 +46,31 @@ def record(
             if set(keys) <= ledger_store.already_released(conn, recipient.id, keys):
                 return 0
     owed = _receipts_owed(node)
-    cp: Checkpoint | None = None
-    receipted: list[tuple[Release, Entry]] = []
-    with node.db.write() as conn:
-        seal_store.add(conn, new_seals)
-        done = ledger_store.already_released(conn, recipient.id, keys)
-        todo: list[Release] = []
-        for r, key in zip(releases, keys, strict=True):
-            if key not in done:
-                done.add(key)
-                todo.append(r)
-        if todo:
-            entries = _append(conn, recipient, todo, now)
-            receipted = [
-                (r, e) for r, e in zip(todo, entries, strict=True) if _owes_receipt(node, r, owed)
-            ]
-            # A receipt carries a head that covers its entry, so those are signed at once.
-            if receipted or checkpoints.due_in(node, conn, now):
-                cp = checkpoints.sign_head(node, conn, now)
+
+    def write() -> tuple[list[Release], list[tuple[Release, Entry]], Checkpoint | None]:
+        cp: Checkpoint | None = None
+        receipted: list[tuple[Release, Entry]] = []
+        with node.db.write() as conn:
+            seal_store.add(conn, new_seals)
+            done = ledger_store.already_released(conn, recipient.id, keys)
+            todo: list[Release] = []
+            for r, key in zip(releases, keys, strict=True):
+                if key not in done:
+                    done.add(key)
+                    todo.append(r)
+            if todo:
+                entries = _append(conn, recipient, todo, now)
+                receipted = [
+                    (r, e)
+                    for r, e in zip(todo, entries, strict=True)
+                    if _owes_receipt(node, r, owed)
+                ]
+                # A receipt carries a head that covers its entry, so those are signed at once.
+                if receipted or checkpoints.due_in(node, conn, now):
+                    cp = checkpoints.sign_head(node, conn, now)
+        return todo, receipted, cp
+
+    todo, receipted, cp = retrying(write)  # a transaction a concurrent writer failed runs again
     checkpoints.keep(node, cp)
     if receipted:
         _send_receipts(node, recipient, receipted, cp, now)

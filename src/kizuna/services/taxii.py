@@ -25,6 +25,7 @@ from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import objects as store
 from kizuna.storage import statuses as status_store
+from kizuna.storage.database import retrying
 from kizuna.storage.objects import StoredVersion
 
 # Rows read per scan when most of a collection is withheld from the caller: grows to this.
@@ -238,7 +239,8 @@ def add_objects(node: Node, caller: Party, coll: Collection, body: bytes) -> dic
         status_store.add(conn, status_id, caller.id, now, orjson.dumps(status))
         _expire_statuses(node, conn, now)
 
-    ingest.ingest(node, objects, submitter=caller, path="taxii", record=record)
+    # All or nothing, so a transaction a concurrent writer made fail is simply run again.
+    retrying(lambda: ingest.ingest(node, objects, submitter=caller, path="taxii", record=record))
     return status
 
 

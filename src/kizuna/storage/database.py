@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 SQLITE_FILE = "kizuna.db"
+log = logging.getLogger("kizuna.database")
+T = TypeVar("T")
+
+# The node's write lock on PostgreSQL: a transaction-scoped advisory lock, one per schema (a
+# database may hold several nodes, one per schema). Taken first in every write transaction.
+_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(7031, hashtext(current_schema()))")
+# SQLSTATEs worth trying again: serialization failure, deadlock, lock not available.
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03"})
 
 
 def sqlite_url(home: Path) -> str:
@@ -55,7 +67,10 @@ class Database:
 
     SQLite allows a single writer; kizuna serialises writes in-process with a lock and starts
     them with ``BEGIN IMMEDIATE`` so concurrent processes wait instead of failing late.
-    PostgreSQL writers serialise where it matters on the ``node`` row (``FOR UPDATE``).
+    PostgreSQL writers of every process serialise on the node's advisory lock, taken as the
+    first statement of each write transaction: what a writer reads it can rely on until it
+    commits (no two processes store one version twice, the ledger stays one chain), and
+    ``date_added`` order is commit order. Readers never wait on it.
     """
 
     def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
@@ -104,6 +119,8 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back on any error."""
         with self._write_lock, self.write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(_WRITE_LOCK)
             yield conn
 
     @contextmanager
@@ -116,3 +133,29 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that trying the same transaction again may cure: a serialization failure,
+    a deadlock, a lock timeout (PostgreSQL), a busy database (SQLite)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in _TRANSIENT_STATES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def retrying(work: Callable[[], T], attempts: int = 5, pause: float = 0.05) -> T:
+    """Run ``work`` (whole transactions, nothing half-done on failure) again after a transient
+    database failure, up to ``attempts`` times with a growing, jittered pause."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            log.warning("transient database failure (attempt %d): %s", attempt, exc.orig)
+            time.sleep(pause * attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
