@@ -17,14 +17,15 @@ from typing import Any
 import orjson
 
 from kizuna.core.attribution import case as wire
+from kizuna.core.attribution import statement as stmt
 from kizuna.core.attribution.ach import Evidence, Hypothesis
 from kizuna.core.attribution.joint import Assessment, JointPicture, picture
 from kizuna.core.attribution.scales import Grade, term
 from kizuna.core.handling import Handling
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.parties import Party
-from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.errors import InvalidInput, NotFound
+from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.services import gate, ingest, parties
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
@@ -218,3 +219,147 @@ def cases(node: Node, viewer: Party) -> list[dict[str, Any]]:
     if viewer.id == node.home_party.id:
         return [orjson.loads(v.content) for v in mine]
     return [orjson.loads(r.content) for r in gate.release(node, viewer, mine).released]
+
+
+# --- the coordinated statement (core.attribution.statement) ---------------------------------
+
+
+def _participants(node: Node, c: _Case) -> set[str]:
+    return set(c.handling.recipients or ()) | {c.version.source}
+
+
+def _recipients_marking(node: Node, key: str, members: set[str]) -> str:
+    """A marking of the home party limiting release to ``members``; its id."""
+    mid = wire.derived_id("marking-definition", key, node.home_party.id)
+    with node.db.read() as conn:
+        held = store.latest(conn, [mid])
+    if mid not in held:
+        _store(node, [handling_marking(mid, _stamp(node), node.home_party.id,
+                                       recipients=sorted(members))])  # fmt: skip
+    return mid
+
+
+def _embargo_marking(node: Node, d: stmt.Draft) -> str:
+    """The home party's embargo on everything published for ``d``: the invited partners only,
+    until the release time (rule 2)."""
+    mid = wire.derived_id("marking-definition", d.id, node.home_party.id, "embargo")
+    with node.db.read() as conn:
+        held = store.latest(conn, [mid])
+    if mid not in held:
+        marking = handling_marking(
+            mid,
+            _stamp(node),
+            node.home_party.id,
+            embargo_until=d.release_at,
+            embargo_participants=sorted({*d.invited, d.lead}),
+            name="joint attribution statement: embargoed until its release time",
+        )
+        _store(node, [marking])
+    return mid
+
+
+def draft_statement(
+    node: Node,
+    case_id: str,
+    text: str,
+    actor: str,
+    subject: str,
+    scale: str,
+    likelihood: str,
+    confidence: str,
+    invited: Sequence[str],
+    release_at: str,
+) -> str:
+    """The home party drafts a statement for partners of the case to sign; its id."""
+    c = _case(node, case_id)
+    members = _participants(node, c)
+    ids = tuple(sorted({parties.find(node, p).id for p in invited} | {node.home_party.id}))
+    outside = [p for p in ids if p not in members]
+    if outside:
+        raise InvalidInput(
+            f"only participants of the case can be invited to sign; not: {', '.join(outside)}",
+            code="not-a-participant",
+        )
+    try:
+        release_us = parse_timestamp(release_at)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"release time {release_at!r}: {exc}", code="invalid-time") from exc
+    d = stmt.Draft(node.new_id("note"), case_id, node.home_party.id, text, actor, subject,
+                   scale, likelihood, confidence, ids, format_timestamp(release_us))  # fmt: skip
+    mid = _recipients_marking(node, d.id, set(ids))
+    _store(node, [d.to_stix(_stamp(node), [TLP_MARKING_ID[c.handling.tlp or "amber"], mid])])
+    return d.id
+
+
+def _draft(node: Node, statement_id: str) -> tuple[stmt.Draft, StoredVersion]:
+    with node.db.read() as conn:
+        v = store.latest(conn, [statement_id]).get(statement_id)
+    obj = orjson.loads(v.content) if v is not None else {}
+    if v is None or wire.role_of(obj) != "statement":
+        raise NotFound(f"no statement {statement_id!r} here", code="no-such-statement")
+    return stmt.Draft.from_stix(obj), v
+
+
+def sign(node: Node, statement_id: str, decision: str, variant: str = "") -> str:
+    """The home party's decision on a statement (sign, variant, abstain). Signing also makes
+    its public opinion, embargoed until the release time."""
+    d, v = _draft(node, statement_id)
+    x = stmt.decide(d, node.home_party.id, decision, node.private_key, variant)
+    stamp = _stamp(node)
+    tlp = Handling.from_json(v.handling).tlp or "amber"
+    mid = _recipients_marking(node, d.id, {*d.invited, d.lead})
+    oid = wire.derived_id("opinion", d.id, x.partner, "decision")
+    with node.db.read() as conn:
+        before = store.latest(conn, [oid]).get(oid)
+    created = orjson.loads(before.content)["created"] if before else stamp
+    out = [stmt.decision_stix(d, x, stamp, created, [TLP_MARKING_ID[tlp], mid])]
+    if x.signs:
+        public = [TLP_MARKING_ID["clear"], _embargo_marking(node, d)]
+        out.append(stmt.published_opinion(d, x, stamp, public))
+    _store(node, out)
+    return oid
+
+
+@dataclass(frozen=True)
+class Released:
+    ids: tuple[str, ...]
+    signatories: tuple[str, ...]
+    abstained: tuple[str, ...]
+    undecided: tuple[str, ...]
+    release_at: str
+
+
+def release(node: Node, statement_id: str) -> Released:
+    """The lead publishes the attribution for the signatories: the ``attributed-to``
+    relationship and the note with every signature, embargoed until the release time (made
+    now, they leave no node before it). Signatures that do not verify are refused."""
+    d, _ = _draft(node, statement_id)
+    if d.lead != node.home_party.id:
+        raise Forbidden("only the statement's lead releases it", code="not-the-lead")
+    with node.db.read() as conn:
+        found = [orjson.loads(v.content) for v in store.referencing(conn, statement_id)]
+    decisions = {
+        x.partner: x
+        for x in (stmt.decision_from_stix(o) for o in found if wire.role_of(o) == "decision")
+        if x.partner in d.invited
+    }
+    signed = [x for x in decisions.values() if x.signs]
+    for x in signed:
+        keys = parties.find(node, x.partner).public_keys
+        if x.partner == node.home_party.id:
+            keys = (node.public_key,)
+        if not stmt.verified(d, x, keys):
+            raise InvalidInput(
+                f"the signature of {x.partner} does not verify: not released",
+                code="bad-signature",
+            )
+    published = stmt.publication(d, signed, _stamp(node),
+                                 [TLP_MARKING_ID["clear"], _embargo_marking(node, d)])  # fmt: skip
+    _store(node, published)
+    return Released(
+        tuple(o["id"] for o in published),
+        tuple(sorted(x.partner for x in signed)),
+        tuple(sorted(p for p, x in decisions.items() if not x.signs)),
+        tuple(sorted(p for p in d.invited if p not in decisions)),
+        d.release_at,
+    )
