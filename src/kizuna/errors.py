@@ -19,6 +19,7 @@ and exit code. Nothing else is raised across a layer boundary on purpose.
     ├── NotAcceptable           406  Accept header kizuna cannot satisfy
     ├── TooLarge                413  body beyond ``max_content_length``
     ├── UnsupportedMediaType    415  Content-Type kizuna does not take
+    ├── TooManyRequests         429  too many failed logins; try again later
     ├── AlreadyExists           409  a party, token name or node that exists already
     └── NodeNotInitialised      409  ``kizuna init`` has not been run for this home
 """
@@ -70,6 +71,11 @@ class InvalidCursor(InvalidInput):
 class InvalidFilter(InvalidInput):
     code = "invalid-filter"
     status = 400
+
+
+class TooManyRequests(KizunaError):
+    code = "too-many-requests"
+    status = 429
 
 
 class VersionConflict(KizunaError):

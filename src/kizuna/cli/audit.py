@@ -18,6 +18,7 @@ from kizuna.errors import InvalidInput
 from kizuna.services import ledger as ledger_service
 from kizuna.services import ledger_peers
 from kizuna.services import parties as party_service
+from kizuna.services import users as user_service
 
 pass_env = click.make_pass_decorator(Env)
 
@@ -121,6 +122,28 @@ def audit_show(env: Env, object_id: str | None) -> None:
             e.released_id if e.released_id != e.object_id else "-",
             e.agreement or "-",
             e.rules,
+        )
+    env.console.print(table)
+
+
+@audit.command("actions")
+@click.option("--user", "user_name", help="Only what this person did.")
+@click.option("--limit", default=100, show_default=True, help="How many, newest first.")
+@pass_env
+def audit_actions(env: Env, user_name: str | None, limit: int) -> None:
+    """Who did what: every write, with its party and (when a person acted) the person."""
+    node = env.node()
+    names = {p.id: p.name for p in party_service.all_parties(node)}
+    table = Table("#", "time", "party", "person", "via", "action", "status")
+    for a in user_service.actions(node, limit, user_name):
+        table.add_row(
+            str(a.seq),
+            format_timestamp(a.time_us),
+            names.get(a.party_id, a.party_id),
+            a.user_name or "-",
+            a.via,
+            a.action,
+            str(a.outcome) if a.outcome else "ok",
         )
     env.console.print(table)
 

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Response
 
 from kizuna import __version__
 from kizuna.http import api, attribution, errors, federation, taxii, trust
+from kizuna.http.actions import RecordWrites
 from kizuna.http.auth import metrics_reader
 from kizuna.http.observe import Observe
 from kizuna.services import ledger_checkpoints
@@ -65,5 +66,6 @@ def create_app(node: Node) -> FastAPI:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
 
+    app.add_middleware(RecordWrites, node=node)
     app.add_middleware(Observe, metrics=node.metrics)
     return app

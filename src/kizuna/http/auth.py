@@ -49,8 +49,9 @@ def caller(request: Request) -> Party:
     """The authenticated party; NotAuthenticated (401 with a challenge) otherwise."""
     user, token = _presented(request)
     node: Node = request.app.state.node
-    party = tokens.authenticate(node, token, user)
+    party, person = tokens.authenticate_person(node, token, user)
     request.state.party = party.id
+    request.state.user = person
     return party
 
 

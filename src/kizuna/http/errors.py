@@ -28,6 +28,7 @@ _TITLES = {
     413: "Request entity too large",
     415: "Unsupported media type",
     422: "Unprocessable entity",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }

@@ -15,6 +15,7 @@ from kizuna.services.node import Node
 from kizuna.services.parties import find
 from kizuna.storage import parties as party_store
 from kizuna.storage import tokens as token_store
+from kizuna.storage import users as user_store
 from kizuna.storage.tokens import TokenRecord
 
 PREFIX = "kz"
@@ -88,10 +89,28 @@ def list_tokens(node: Node, party_name_or_id: str | None = None) -> list[TokenRe
 
 def authenticate(node: Node, token: str, user: str | None = None) -> Party:
     """The party a token belongs to; ``user`` (HTTP Basic) must name that party if given."""
-    record, party = _check(node, token, user)
+    return authenticate_person(node, token, user)[0]
+
+
+def authenticate_person(
+    node: Node, token: str, user: str | None = None
+) -> tuple[Party, str | None]:
+    """The party a token acts as, and for a personal token the name of its (active) user.
+
+    With HTTP Basic, ``user`` names the party, or for a personal token the party or the user."""
+    record, party = _check(node, token, None)
     if record.scope != PARTY_SCOPE:
         raise Forbidden("a monitoring token may read /metrics and nothing else")
-    return party
+    person = None
+    if record.user_id is not None:
+        with node.db.read() as conn:
+            person = user_store.by_id(conn, record.user_id)
+        if person is None or person.disabled or person.party_id != party.id:
+            raise NotAuthenticated("the token's user is disabled or no longer exists")
+    names = {party.id, party.name} | ({person.name} if person else set())
+    if user is not None and user not in names:
+        raise NotAuthenticated("the user name does not match the token's party")
+    return party, person.name if person else None
 
 
 def may_read_metrics(node: Node, token: str, user: str | None = None) -> None:

@@ -71,6 +71,51 @@ tokens = Table(
     Column("revoked_us", BigInteger),
     # "party": acts as its party everywhere; "monitoring": may read /metrics and nothing else.
     Column("scope", String(16), nullable=False, server_default=text("'party'")),
+    # A personal token: the user it acts for (as that user's party, with that user's roles).
+    Column("user_id", String(32)),
+)
+
+# People: accounts of the console and of personal tokens. A user belongs to one party (the home
+# party, or a partner whose analysts use this node's console) and has roles (core.people).
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("party_id", String(64), nullable=False),
+    Column("roles", String(100), nullable=False),
+    # Argon2id (argon2-cffi's encoded form: parameters, salt and hash).
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_us", BigInteger, nullable=False),
+    # When the user last opened the console's home page ("what arrived since my last visit").
+    Column("last_visit_us", BigInteger),
+)
+
+# Console sessions: only a hash of the cookie's secret is stored; revoked by setting revoked_us.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+)
+
+# Who did what: every write through the console, the JSON API or TAXII records the party and,
+# when a person acted (console session or personal token), the person (``kizuna audit actions``).
+actions = Table(
+    "actions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("time_us", BigInteger, nullable=False),
+    Column("party_id", String(64), nullable=False),
+    Column("user_name", String(100)),
+    Column("via", String(16), nullable=False),
+    Column("action", String(200), nullable=False),
+    Column("outcome", Integer, nullable=False),
 )
 
 # Object versions: (id, modified) is immutable; ``date_added`` is unique and strictly increasing.

@@ -18,6 +18,7 @@ class TokenRecord:
     created_us: int
     revoked_us: int | None
     scope: str = "party"  # "party", or "monitoring": /metrics only
+    user_id: str | None = None  # a personal token: the user it acts for
 
 
 def add(conn: Connection, record: TokenRecord) -> None:
@@ -30,6 +31,7 @@ def add(conn: Connection, record: TokenRecord) -> None:
             created_us=record.created_us,
             revoked_us=record.revoked_us,
             scope=record.scope,
+            user_id=record.user_id,
         )
     )
 
@@ -42,6 +44,7 @@ _COLUMNS = (
     tokens.c.created_us,
     tokens.c.revoked_us,
     tokens.c.scope,
+    tokens.c.user_id,
 )
 
 
