@@ -9,6 +9,7 @@ and exit code. Nothing else is raised across a layer boundary on purpose.
     │   ├── InvalidJson         400  not JSON, or not the JSON shape expected
     │   ├── InvalidStix         422  a STIX object breaks the specification
     │   ├── UnsupportedSpecVersion 422  STIX 2.0 content (and other versions)
+    │   ├── InvalidCsaf         422  a CSAF document or advisory model breaks CSAF 2.0, or its hash
     │   ├── InvalidCursor       400  a TAXII ``next`` value this node did not issue
     │   └── InvalidFilter       400  a TAXII ``match[...]``/``added_after``/``limit`` value
     ├── VersionConflict         409  same (id, modified), different content
@@ -60,6 +61,11 @@ class InvalidStix(InvalidInput):
 
 class UnsupportedSpecVersion(InvalidStix):
     code = "unsupported-spec-version"
+    status = 422
+
+
+class InvalidCsaf(InvalidInput):
+    code = "invalid-csaf"
     status = 422
 
 
