@@ -68,7 +68,7 @@ def build(node: Node) -> World:
         )
         assert agreements.add(node, signed_by(node, draft, keys)).state == "active"
         ids[name] = str(draft["id"])
-    y = {
+    y: dict[str, Any] = {
         "type": "indicator",
         "spec_version": "2.1",
         "id": "indicator--0b0b0b0b-0000-4000-8000-000000000001",

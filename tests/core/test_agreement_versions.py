@@ -33,7 +33,9 @@ KEYS = {p: new_private_key() for p in NAMES}
 REGISTRY = {p: (public_key_of(KEYS[p]),) for p in (BSI, NISC, HOME, INTRUDER)}
 
 
-def document(version: int, members: list[str], keys: dict[str, bytes] | None = None) -> dict:
+def document(
+    version: int, members: list[str], keys: dict[str, bytes] | None = None
+) -> dict[str, Any]:
     keys = keys or KEYS
     return {
         "type": "kizuna-agreement",
@@ -54,7 +56,9 @@ def document(version: int, members: list[str], keys: dict[str, bytes] | None = N
     }
 
 
-def signed(doc: dict[str, Any], signers: list[str], keys: dict[str, bytes] | None = None) -> dict:
+def signed(
+    doc: dict[str, Any], signers: list[str], keys: dict[str, bytes] | None = None
+) -> dict[str, Any]:
     keys = keys or KEYS
     for p in signers:
         leaving = p not in {x["id"] for x in doc["parties"]}

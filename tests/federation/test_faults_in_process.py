@@ -333,7 +333,7 @@ def _drop_seal(target: str) -> Callable[[Objects], Objects]:
     return change
 
 
-SEAL_FAULTS = {
+SEAL_FAULTS: dict[str, tuple[Callable[[Federation, str], Callable[[Objects], Objects]], str]] = {
     # name: (how the path changes the target's seal, words of the quarantine reason)
     "forged-with-an-unknown-key": (
         lambda fed, t: _reseal(t, fed.nodes["CERT-EU"].home_party.id, new_private_key()),

@@ -126,9 +126,9 @@ def assert_converged(live: dict[str, LiveNode], published: Published) -> None:
     finally:
         for cm in opened.values():
             cm.__exit__(None, None, None)
-    for node in live.values():
-        with sqlite3.connect(f"file:{node.db}?mode=ro", uri=True) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)], node.name
+    for member in live.values():
+        with sqlite3.connect(f"file:{member.db}?mode=ro", uri=True) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)], member.name
 
 
 def test_killed_peer_and_killed_sync_lose_and_duplicate_nothing(
@@ -154,6 +154,7 @@ def test_killed_peer_and_killed_sync_lose_and_duplicate_nothing(
         # The cursor is exactly at what was committed: all before it is held, nothing after.
         assert held == {oid for oid, _ in released_up_to(a, "BSI", record.cursor)} & from_eu
         assert held, "BSI stored pages before CERT-EU died"
+        assert record.cursor is not None
         assert record.cursor < end_of_view(a, "BSI"), "kill CERT-EU while BSI is still pulling"
         assert max(versions(b).values()) == 1
 

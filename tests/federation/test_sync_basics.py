@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from federation_kit import AMBER, GREEN, STRICT, Federation, indicator
@@ -15,7 +16,7 @@ from kizuna.storage import objects as store
 from kizuna.storage import seals as seal_store
 
 
-def held(node: Node) -> dict[str, dict]:
+def held(node: Node) -> dict[str, dict[str, Any]]:
     with node.db.read() as conn:
         rows = store.scan(conn, Filters(), None, 100_000)
     return {r.id: orjson.loads(r.content) for r in rows}

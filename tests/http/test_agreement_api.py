@@ -3,6 +3,7 @@ not; no version it is not named in; a post that changes nothing it may not chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ def answer(response: Any, held: str) -> tuple[int, bytes]:
     return response.status_code, response.content.replace(held.encode(), ABSENT.encode())
 
 
-def self_signed(world: World, agreement_id: str) -> dict:
+def self_signed(world: World, agreement_id: str) -> dict[str, Any]:
     key = new_private_key()
     m = world.party["Mallory"]
     doc = next_version(
@@ -48,7 +49,7 @@ def self_signed(world: World, agreement_id: str) -> dict:
 def test_a_non_member_gets_the_answer_of_an_agreement_that_does_not_exist(world: World) -> None:
     mallory = client(world, "Mallory")
     unsigned = {k: v for k, v in world.document(world.a).items() if k != "signatures"}
-    routes = [
+    routes: list[Callable[[str], Any]] = [
         lambda aid: mallory.get(f"/api/agreements/{aid}"),
         lambda aid: mallory.post(f"/api/agreements/{aid}/suspend"),
         lambda aid: mallory.post(f"/api/agreements/{aid}/no-such-action"),

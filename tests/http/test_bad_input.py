@@ -148,7 +148,9 @@ def test_garbage_in_the_objects_list_fails_per_object(shared_taxii: Taxii, bsi: 
     assert [s["id"] for s in status["successes"]] == [good["id"]]
 
 
-def test_version_conflict_keeps_the_first(shared_taxii: Taxii, bsi: Caller, stored: dict) -> None:
+def test_version_conflict_keeps_the_first(
+    shared_taxii: Taxii, bsi: Caller, stored: dict[str, Any]
+) -> None:
     changed = {**stored, "name": "changed without a new modified"}
     status = post_and_check(shared_taxii, bsi, envelope(changed)).json()
     assert status["failure_count"] == 1

@@ -12,7 +12,7 @@ releases. The same holds for ``services.export`` and ``kizuna export --to PARTY`
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from stix_factory import TAXII_HEADERS, TLP, envelope, indicator, stix_id
 from taxii_harness import Caller, Taxii, fresh_node, make_taxii
 
 from kizuna.cli.main import cli
+from kizuna.core.parties import Party
 from kizuna.core.taxii import INBOX, RELEASED
 from kizuna.services import attribution, export, ledger, view
 from kizuna.services.node import Node
@@ -208,7 +209,9 @@ class World:
         )
 
 
-def home_objects(home_id: str) -> tuple[dict[str, Any], ...]:
+def home_objects(
+    home_id: str,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     released = indicator("gate-released", created_by=home_id, tlp="clear", name=RELEASED_CANARY)
     withheld = indicator("gate-withheld", created_by=home_id, tlp="amber", name=WITHHELD_CANARY)
     relationship = {
@@ -359,7 +362,7 @@ def test_containers_go_as_derivatives_without_withheld_refs(world: World) -> Non
 
 # --- export paths -----------------------------------------------------------------------------
 
-EXPORTS = {
+EXPORTS: dict[str, Callable[[Node, Party], bytes]] = {
     "releases": lambda node, party: b"\n".join(r.content for r in export.releases(node, party)),
     "bundle_chunks": lambda node, party: b"".join(export.bundle_chunks(node, party)),
     "ndjson_chunks": lambda node, party: b"".join(export.ndjson_chunks(node, party)),

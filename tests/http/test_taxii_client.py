@@ -156,6 +156,7 @@ def test_post_poll_page_manifest_versions_get_and_delete(
     inbox.delete_object(mine[0]["id"])
     with pytest.raises(requests.HTTPError) as gone:
         inbox.get_object(mine[0]["id"])
+    assert gone.value.response is not None
     assert gone.value.response.status_code == 404
     assert gone.value.response.json()["http_status"] == "404"
     left = {o["id"] for o in all_pages(inbox.get_objects, 100, "objects")}
@@ -199,6 +200,7 @@ def test_partner_sees_only_what_the_gate_releases(
     assert home_amber["id"] not in ids
     with pytest.raises(requests.HTTPError) as refused:
         released.get_object(home_amber["id"])
+    assert refused.value.response is not None
     assert refused.value.response.status_code == 404
     assert home_amber["name"] not in refused.value.response.text
     assert TLP["amber"] not in str(ids)

@@ -195,7 +195,7 @@ def _bad_credentials(taxii: Taxii, bsi: Caller) -> dict[str, str | bytes | None]
 def test_every_endpoint_needs_credentials(shared_taxii: Taxii, reader: Caller, path: str) -> None:
     anonymous = shared_taxii.client()
     for name, header in _bad_credentials(shared_taxii, reader).items():
-        headers = {"Authorization": header} if header is not None else {}
+        headers: Any = {"Authorization": header} if header is not None else {}
         r = anonymous.get(path, headers=headers)
         assert r.status_code == 401, name
         challenge = r.headers["www-authenticate"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import RELEASED
@@ -16,7 +17,7 @@ AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
 OBJECTS = f"/taxii2/root/collections/{RELEASED}/objects/"
 
 
-def indicator(n: int, marking: str) -> dict:
+def indicator(n: int, marking: str) -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",

@@ -3,6 +3,8 @@ the way; look-alike names are refused (issue 12, "Agreements")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agreement_world import World, build, next_version, registry, signed_by, views, views_ids
@@ -25,7 +27,7 @@ def mallory(world: World) -> tuple[str, str, str]:
     return (p.id, p.name, p.public_keys[0])
 
 
-def self_signed(world: World, invented_name: str) -> dict:
+def self_signed(world: World, invented_name: str) -> dict[str, Any]:
     """The issue's version 2 of A: Mallory and a party it invented, signed by both."""
     invented_key = new_private_key()
     doc = next_version(

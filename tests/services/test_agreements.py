@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -21,7 +22,7 @@ SCHEMA = json.loads((resources.files("kizuna") / "data" / "agreement.schema.json
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 
 
-def example(name: str) -> dict:
+def example(name: str) -> dict[str, Any]:
     with resources.as_file(EXAMPLES / name) as path:
         return agreements.load_document(Path(path))
 
@@ -52,7 +53,7 @@ def hub(sqlite_node: Node, keys: dict[str, bytes]) -> Node:
     return sqlite_node
 
 
-def signed_by_all(node: Node, document: dict, keys: dict[str, bytes]) -> dict:
+def signed_by_all(node: Node, document: dict[str, Any], keys: dict[str, bytes]) -> dict[str, Any]:
     for p in document["parties"]:
         key = node.private_key if p["id"] == node.home_party.id else keys[p["name"]]
         document = core.sign_document(document, p["id"], key)
@@ -132,7 +133,7 @@ def test_unknown_template_fields_are_refused(hub: Node) -> None:
         agreements.from_template(hub, dict(example("eu-japan.yaml"), tlp_alowed=["red"]))
 
 
-def _released_to(node: Node, recipient: Party, objects: list[dict]) -> set[str]:
+def _released_to(node: Node, recipient: Party, objects: list[dict[str, Any]]) -> set[str]:
     ingest.ingest(node, objects, submitter=node.home_party, path="import")
     from kizuna.core.taxii import Filters
     from kizuna.storage import objects as store
@@ -142,7 +143,7 @@ def _released_to(node: Node, recipient: Party, objects: list[dict]) -> set[str]:
     return {r.id for r in gate.release(node, recipient, rows).released}
 
 
-def green_indicator(n: int) -> dict:
+def green_indicator(n: int) -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from kizuna.services import bulk, export, importer
+from kizuna.services import bulk, export, importer, ingest, taxii
 from kizuna.services.node import Node
 from kizuna.storage.schema import objects as objects_table
 
@@ -65,16 +65,16 @@ class Crash(Exception):
 
 
 def crash_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
-    real = bulk.ingest.ingest
+    real = ingest.ingest
     calls = [0]
 
-    def ingest(*args: Any, **kwargs: Any) -> Any:
+    def crashing(*args: Any, **kwargs: Any) -> Any:
         if calls[0] == batches:
             raise Crash
         calls[0] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(bulk.ingest, "ingest", ingest)
+    monkeypatch.setattr(ingest, "ingest", crashing)
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["parsed-whole", "streamed"])
@@ -128,12 +128,13 @@ def test_a_crashed_import_resumes_and_stores_nothing_twice(
             bulk.import_paths(sqlite_node, [path], batch=100)
     assert count_rows(sqlite_node) - before == 300
     calls: list[int] = []
-    real = bulk.ingest.ingest
-    monkeypatch.setattr(
-        bulk.ingest,
-        "ingest",
-        lambda node, objs, **kw: calls.append(len(objs)) or real(node, objs, **kw),
-    )
+    real = ingest.ingest
+
+    def counted(node: Node, objs: list[dict[str, Any]], **kw: Any) -> Any:
+        calls.append(len(objs))
+        return real(node, objs, **kw)
+
+    monkeypatch.setattr(ingest, "ingest", counted)
     report = bulk.import_paths(sqlite_node, [path], batch=100)
     assert report.resumed == 1
     assert (report.stored, report.unchanged, report.failures) == (700, 0, [])
@@ -182,10 +183,13 @@ def test_exports_stream_page_by_page(
     importer.import_paths(sqlite_node, [write_ndjson(tmp_path / "o.ndjson", 25)])
     monkeypatch.setattr(export, "PAGE", 10)
     pages = [0]
-    real = export.taxii.page
-    monkeypatch.setattr(
-        export.taxii, "page", lambda *a, **k: pages.__setitem__(0, pages[0] + 1) or real(*a, **k)
-    )
+    real = taxii.page
+
+    def counted(*a: Any, **k: Any) -> Any:
+        pages[0] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(taxii, "page", counted)
     chunks = export.ndjson_chunks(sqlite_node, sqlite_node.home_party)
     first = next(chunks)
     assert pages[0] == 1  # one page read for the first object: nothing more is held in memory

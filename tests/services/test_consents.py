@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kizuna.core import agreements as core
@@ -55,7 +57,7 @@ def hub(sqlite_node: Node, bsi_key: bytes) -> Node:
     return sqlite_node
 
 
-def bsi_object(node: Node) -> dict:
+def bsi_object(node: Node) -> dict[str, Any]:
     bsi = parties.find(node, "BSI")
     obj = {
         "type": "indicator",

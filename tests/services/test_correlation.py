@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -25,7 +26,7 @@ TAXII = {
 
 def indicator(
     n: int, pattern: str, modified: str = "2026-06-01T00:00:00.000Z", **extra: object
-) -> dict:
+) -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",
@@ -40,7 +41,7 @@ def indicator(
     }
 
 
-def sightings(node: Node) -> dict[str, dict]:
+def sightings(node: Node) -> dict[str, dict[str, Any]]:
     with node.db.read() as conn:
         rows = store.scan(conn, Filters(types=("sighting",)), None, 1000)
     return {orjson.loads(r.content)["sighting_of_ref"]: orjson.loads(r.content) for r in rows}

@@ -186,9 +186,11 @@ def _world(folder: Path) -> tuple[Node, dict[str, Party]]:
     return node, made
 
 
-def view(node: Node, everyone: dict[str, Party], bsi: str) -> dict[str, frozenset[tuple[str, ...]]]:
+def view(
+    node: Node, everyone: dict[str, Party], bsi: str
+) -> dict[str, frozenset[tuple[str | None, ...]]]:
     """What each party receives of BSI's objects: ids, versions, outcomes and released ids."""
-    out = {}
+    out: dict[str, frozenset[tuple[str | None, ...]]] = {}
     for name, party in everyone.items():
         out[name] = frozenset(
             (

@@ -181,7 +181,7 @@ def test_an_author_identity_withheld_does_not_withhold_what_it_wrote(
     world: tuple[Node, Party, Party, Party],
 ) -> None:
     node, bsi, _, acsc = world
-    vendor = {
+    vendor: dict[str, Any] = {
         "type": "identity",
         "spec_version": "2.1",
         "id": sid("identity", "vendor"),

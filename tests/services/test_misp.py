@@ -196,7 +196,8 @@ BASE_EVENT = ("misp", "misp-stix", "extracted", "test_events.literals.json")
 
 def mapping(name: str) -> dict[str, Any]:
     path = require_shared_data(*MAPPING) / name
-    return json.loads(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def base_event() -> dict[str, Any]:
@@ -225,7 +226,8 @@ def direct_round_trip(event: dict[str, Any]) -> dict[str, Any]:
     back = cls()
     back.load_stix_bundle(bundle)
     back.parse_stix_bundle(**args)
-    return orjson.loads(back.misp_event.to_json())
+    converted: dict[str, Any] = orjson.loads(back.misp_event.to_json())
+    return converted
 
 
 def comparable(event: dict[str, Any]) -> dict[str, Any]:
@@ -383,5 +385,7 @@ def test_misp_stix_test_events_import_as_documented(
         marks = got.pop("object_marking_refs")
         # No distribution: "your organisation only"; no TLP tag: never CLEAR.
         assert TLP_MARKING_ID["amber+strict"] in marks
-        assert handling_of(stored[oid], stored.get).recipients == {misp_node.home_party.id}
+        assert handling_of(stored[oid], stored.get).recipients == frozenset(
+            {misp_node.home_party.id}
+        )
         assert got == obj

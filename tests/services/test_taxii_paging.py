@@ -44,8 +44,8 @@ def node(
         engine = create_engine(base, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        url = url.render_as_string(hide_password=False)
+        in_schema = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = in_schema.render_as_string(hide_password=False)
     made = init_node(
         Path(tmp_path_factory.mktemp("paging")),
         party_name="CERT-EU",

@@ -112,7 +112,7 @@ def focus(sc: Scenario, view: str) -> tuple[set[str], set[str]]:
     return nested, consents
 
 
-def mismatches(sc: Scenario, view: str, among: set[str] | None) -> dict[str, tuple[Any, Any]]:
+def mismatches(sc: Scenario, view: str, among: set[str] | None) -> dict[str, tuple[Any, Any, str]]:
     want, have = predicted(sc, view), got(sc, view)
     o, pid = oracle(sc), sc.pid(party_of(view))
     unknown = sorted(set(have) - set(o.objects))
@@ -308,10 +308,10 @@ def test_the_scenario_exercises_every_rule(scenario: Scenario) -> None:
             assert world.releases(pids) != base, f"consent {c} decides nothing"
         else:
             members = {m for x in o.agreements if x.id in c.agreements for m in x.parties}
-            alive = dataclasses.replace(
+            alive_consent = dataclasses.replace(
                 c, revoked=False, expires=o.now * 2, parties=c.parties | members
             )
-            world = o.variant(consents=tuple(alive if x == c else x for x in o.consents))
+            world = o.variant(consents=tuple(alive_consent if x == c else x for x in o.consents))
             assert world.releases(pids) != base, f"inactive consent {c} would decide nothing"
 
 

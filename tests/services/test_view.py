@@ -383,7 +383,7 @@ def test_a_version_is_keyed_by_everything_the_gate_reads_of_it(sqlite_node: Node
         if f.name in keyed:
             continue
         value = getattr(base, f.name)
-        other = (
+        other: Any = (
             (not value)
             if isinstance(value, bool)
             else value + 1

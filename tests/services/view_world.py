@@ -154,31 +154,31 @@ def build(home: Path, database_url: str | None) -> World:
     world = World(node, clock, made["BSI"], made["NISC"], keys, {}, {})
     world.agree("BSI", clock.us - 24 * HOUR, clock.us + 24 * HOUR, "eu-de")
     world.agree("NISC", clock.us + 2 * HOUR, None, "eu-jp")
-    home = node.home_party.id
+    home_id = node.home_party.id
     defined = {
         "embargo": handling_marking(
             "marking-definition--00000000-0000-4000-8000-00000000e001",
             "2026-01-01T00:00:00.000Z",
-            home,
+            home_id,
             embargo_until=format_timestamp(clock.us + HOUR),
         ),
         "embargo-bsi": handling_marking(
             "marking-definition--00000000-0000-4000-8000-00000000e002",
             "2026-01-01T00:00:00.000Z",
-            home,
+            home_id,
             embargo_until=format_timestamp(clock.us + 3 * HOUR),
             embargo_participants=[world.bsi.id],
         ),
         "classified": handling_marking(
             "marking-definition--00000000-0000-4000-8000-00000000e003",
             "2026-01-01T00:00:00.000Z",
-            home,
+            home_id,
             classification=Classification("EU", "CONFIDENTIEL UE"),
         ),
         "consent-only": handling_marking(
             "marking-definition--00000000-0000-4000-8000-00000000e004",
             "2026-01-01T00:00:00.000Z",
-            home,
+            home_id,
             release_rule="originator-consent",
         ),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import orjson
 import pytest
@@ -17,7 +18,7 @@ from kizuna.storage import objects as store
 CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 
 
-def indicator(n: int, modified: str = "2026-01-01T00:00:00.000Z") -> dict:
+def indicator(n: int, modified: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",

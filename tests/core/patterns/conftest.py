@@ -31,7 +31,7 @@ def _walk(obj: Any) -> Iterator[dict[str, Any]]:
 
 def load_indicators(root: Path) -> list[tuple[str, dict[str, Any]]]:
     """(file, indicator) for every indicator with a pattern in every JSON file under ``root``."""
-    found = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(root.rglob("*.json")):
         text = path.read_text(encoding="utf-8", errors="replace")
         if '"pattern"' not in text:

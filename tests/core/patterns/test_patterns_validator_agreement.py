@@ -17,7 +17,7 @@ from kizuna.core.patterns.parser import MAX_NESTING
 def oasis_accepts(pattern: str) -> bool:
     """The validator's verdict; a crash inside it counts as a refusal."""
     try:
-        return run_validator(pattern, stix_version="2.1") == []
+        return bool(run_validator(pattern, stix_version="2.1") == [])
     except Exception:  # it raises AttributeError, UnboundLocalError, RecursionError on some input
         return False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import socket
 import struct
+from typing import Any
 
 import dateutil.relativedelta
 import pytest
@@ -111,7 +112,7 @@ def test_hash_rules_are_the_validators() -> None:
 
 def test_observations_from_stix() -> None:
     """observed-data resolves its object_refs; stix2-matcher's input model."""
-    objects = [
+    objects: list[dict[str, Any]] = [
         {
             "type": "observed-data",
             "id": "observed-data--1",

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from stix2validator import validate_instance  # type: ignore[import-untyped]
+from stix2validator import validate_instance
 from stix_samples import INVALID, SHA256, VALID, changed
 
 from kizuna.core.stix.validate import validate
