@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from view_world import HOUR, World, build
 
+from kizuna.core.attribution import case as wire
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.taxii import RELEASED
 from kizuna.errors import InvalidInput, NotFound
@@ -97,10 +98,10 @@ def test_evidence_a_participant_may_not_see_is_counted_never_shown(world: World)
     ev = {"type": "note", "spec_version": "2.1", "id": secret, "created": stamp, "modified": stamp,
           "created_by_ref": world.bsi.id, "abstract": "evidence", "content": "a BSI source",
           "object_refs": [ids["case"]], "object_marking_refs": marks,
-          "extensions": {attribution.wire.ATTRIBUTION_EXTENSION: {
+          "extensions": {wire.ATTRIBUTION_EXTENSION: {
               "extension_type": "property-extension", "role": "evidence",
               "kind": "human-source-exists", "reliability": "B", "credibility": 2}}}  # fmt: skip
-    row = attribution.wire.ratings(ids["case"], world.bsi.id, secret, {ids["h1"]: "CC",
+    row = wire.ratings(ids["case"], world.bsi.id, secret, {ids["h1"]: "CC",
                                    ids["h2"]: "II"}, "high", stamp, stamp, marks)  # fmt: skip
     world.store([only, ev, row], submitter=world.bsi)
     home = attribution.view(world.node, ids["case"], world.node.home_party)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from view_world import HOUR, World, build
 
+from kizuna.core.attribution import case as wire
 from kizuna.core.attribution import statement as stmt
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.parties import Party
@@ -103,7 +104,7 @@ def test_two_sign_one_abstains_and_the_release_carries_each_signature(
         APT,
     )
     assert rel["confidence"] == 85  # high confidence: STIX None/Low/Med/High 85
-    sigs = note["extensions"][attribution.wire.ATTRIBUTION_EXTENSION]["signatures"]
+    sigs = note["extensions"][wire.ATTRIBUTION_EXTENSION]["signatures"]
     assert {s["party"]: s["decision"] for s in sigs} == {
         w.node.home_party.id: "sign",
         w.bsi.id: "variant",

@@ -40,8 +40,9 @@ def test_each_partner_side_by_side_and_the_dissent_kept() -> None:
     assert h1.sides == {"against": (CERT,), "for": (BSI, NISC)}
     by = {v.partner: v for v in h1.partners}
     # every partner's own words, unchanged: no mean, no merged number
-    assert by[NISC].assessment is not None and by[NISC].assessment.term.words == "highly likely"
-    assert by[CERT].assessment is not None and by[CERT].assessment.term.words == "unlikely"
+    nisc, cert = by[NISC].assessment, by[CERT].assessment
+    assert nisc is not None and nisc.term.words == "highly likely"
+    assert cert is not None and cert.term.words == "unlikely"
     # CERT-EU's ACH: H1 = E1 (-1 * 1.414) + E2 (-2 * 1) = -3.414; H2 = 0 -> H1 ranks 2nd
     assert by[CERT].score == pytest.approx(-2 - 2**0.5) and by[CERT].plain == -3
     assert by[CERT].rank == 2
