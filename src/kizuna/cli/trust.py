@@ -205,6 +205,11 @@ def agreement_show(env: Env, agreement_id: str, version: int | None, as_json: bo
     for profile in a.redaction_profiles:
         who = sorted(profile.jurisdictions | profile.kinds | profile.parties)
         c.print(f"redaction profile {profile.name!r} applies to {', '.join(who)}")
+    if a.disclosure is not None:
+        for line in a.disclosure.lines({p.id: p.name for p in a.parties}):
+            c.print(line, markup=False, highlight=False)
+    else:
+        c.print("disclosure policy: none (cases under this agreement state their own)")
 
 
 @agreement.command("history")

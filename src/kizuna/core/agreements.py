@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kizuna.core import signing
+from kizuna.core.cvd.disclosure import DisclosurePolicy, InvalidDisclosurePolicy
+from kizuna.core.cvd.disclosure import parse as parse_disclosure
 from kizuna.core.handling import TLP_ORDER, TLP_RANK, Classification
 from kizuna.core.parties import check_jurisdiction, check_kind, check_scheme
 from kizuna.core.party_names import InvalidPartyName, normalise
@@ -108,6 +110,8 @@ class Agreement:
     signed_by: frozenset[str]
     document: Mapping[str, Any]
     state: str = "draft"
+    # The optional disclosure policy (coordinated vulnerability disclosure, docs/cvd.md).
+    disclosure: DisclosurePolicy | None = None
     # Parties whose signature this version needs besides its own: those of the version it
     # replaces (core/agreement_versions.py); set when the node judges it, empty on parse.
     required_signers: frozenset[str] = frozenset()
@@ -254,6 +258,12 @@ def _parse(doc: Mapping[str, Any], state: str) -> Agreement:
     bad = sorted({s.party for s in listed} - signed_by)
     if bad:
         raise InvalidAgreement(f"signature of {', '.join(bad)} does not verify")
+    try:
+        disclosure = (
+            parse_disclosure(doc["disclosure"], frozenset(ids)) if "disclosure" in doc else None
+        )
+    except InvalidDisclosurePolicy as exc:
+        raise InvalidAgreement(str(exc)) from exc
     return Agreement(
         id=agreement_id,
         version=version,
@@ -273,6 +283,7 @@ def _parse(doc: Mapping[str, Any], state: str) -> Agreement:
         signed_by=signed_by,
         document=doc,
         state=state,
+        disclosure=disclosure,
     )
 
 

@@ -30,7 +30,7 @@ _TEMPLATE_FIELDS = frozenset(
     {
         "type", "id", "version", "title", "purpose", "parties", "valid_from", "valid_until",
         "classification", "tlp_allowed", "onward_release", "redaction_profiles", "receipts_owed",
-        "supersedes", "signatures",
+        "supersedes", "signatures", "disclosure",
     }
 )  # fmt: skip
 
@@ -69,6 +69,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _fill_disclosure(node: Node, doc: dict[str, Any]) -> None:
+    """Pre-notified parties may be named by name in a template; the document holds ids."""
+    section = doc.get("disclosure")
+    if not isinstance(section, dict) or not isinstance(section.get("pre_notify"), list):
+        return
+    filled = []
+    for entry in section["pre_notify"]:
+        if isinstance(entry, dict) and "party" in entry:
+            entry = {**entry, "party": party_service.find(node, str(entry["party"])).id}
+        filled.append(entry)
+    doc["disclosure"] = {**section, "pre_notify": filled}
+
+
 def from_template(node: Node, template: Mapping[str, Any]) -> dict[str, Any]:
     """A complete draft document: parties named in the template filled in from the registry."""
     unknown = sorted(set(template) - _TEMPLATE_FIELDS)
@@ -92,6 +105,7 @@ def from_template(node: Node, template: Mapping[str, Any]) -> dict[str, Any]:
             )
         filled.append(_party_entry(party))
     doc["parties"] = filled
+    _fill_disclosure(node, doc)
     try:
         core.parse(doc)
     except InvalidAgreement as exc:

@@ -1,0 +1,1 @@
+"""Coordinated vulnerability disclosure: disclosure policy, cases, embargoes, SSVC (pure)."""
