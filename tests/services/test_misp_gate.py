@@ -30,6 +30,11 @@ EVERYONE = frozenset(PARTIES)
 @pytest.fixture
 def hub(sqlite_node: Node) -> Node:
     """CERT-EU's node with four partners under the v3 partnership, signed by everyone."""
+    return with_partners(sqlite_node)
+
+
+def with_partners(sqlite_node: Node) -> Node:
+    """``sqlite_node`` with the four partners of ``PARTIES`` under the v3 partnership."""
     keys = {name: new_private_key() for name in PARTIES}
     for name, (jurisdiction, kind, scheme, client) in PARTIES.items():
         parties.add_party(

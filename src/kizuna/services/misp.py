@@ -35,7 +35,12 @@ from kizuna.services.node import Node
 log = logging.getLogger("kizuna.misp")
 
 # Containers reference everything in an event: they pass no element handling to what they list.
-_CONTAINERS = frozenset({"grouping", "report", "note", "opinion"})
+# A sighting is about what it sights: its handling is not the sighted object's either.
+_CONTAINERS = frozenset({"grouping", "report", "note", "opinion", "sighting"})
+# The MISP elements at event level that carry a distribution of their own.
+_ELEMENTS = ("Attribute", "EventReport", "Note", "Opinion", "Relationship", "Sighting")
+# What hangs on an element and carries a distribution of its own.
+_HANGING = ("Sighting", "Note", "Opinion", "Relationship")
 # Repairs of upstream data (each documented in docs/misp-mapping.md).
 _REPAIR_NAMESPACE = uuid.UUID("4b7f3c9e-2a61-4d1b-8c0f-6e5d4c3b2a19")
 
@@ -122,6 +127,7 @@ def convert(event: Mapping[str, Any], where: str, dirs: mh.Directory) -> Convert
     from misp_stix_converter import MISPtoSTIX21Parser
 
     event = _repaired(event)
+    event = _cut_stricter_object_attributes(event, dirs)
     event_uuid = str(event.get("uuid") or "?")
     parser = MISPtoSTIX21Parser()
     try:
@@ -148,23 +154,34 @@ def convert(event: Mapping[str, Any], where: str, dirs: mh.Directory) -> Convert
         return set(refs)
 
     event_refs = refs_of(mh.spec_for(event, dirs, event=True))
-    own: dict[str, set[str]] = {}  # MISP uuid → the element's own marking refs
-    for attr in event.get("Attribute") or ():
-        if isinstance(attr, dict) and attr.get("uuid"):
-            spec = mh.spec_for(attr, dirs, event=False, event_sharing_group=sharing_group)
-            own[str(attr["uuid"])] = refs_of(spec)
+    own: dict[str, set[str]] = {}  # MISP uuid → the element's own marking refs (and its parents')
+
+    def walk(element: Mapping[str, Any], inherited: set[str]) -> set[str]:
+        """Mark one element and, under it, what hangs on it (sightings, analyst data,
+        galaxy clusters): each at least as strict as itself and what it hangs on."""
+        spec = mh.spec_for(element, dirs, event=False, event_sharing_group=sharing_group)
+        refs = inherited | refs_of(spec)
+        if element.get("uuid"):
+            own[str(element["uuid"])] = refs
+        for child in _children(element):
+            walk(child, refs)
+        return refs
+
+    for kind in _ELEMENTS:
+        for element in event.get(kind) or ():
+            if isinstance(element, dict):
+                walk(element, set())
+    for galaxy in event.get("Galaxy") or ():
+        for cluster in galaxy.get("GalaxyCluster") or () if isinstance(galaxy, dict) else ():
+            if isinstance(cluster, dict):
+                walk(cluster, set())
     for obj in event.get("Object") or ():
         if not isinstance(obj, dict) or not obj.get("uuid"):
             continue
-        spec = mh.spec_for(obj, dirs, event=False, event_sharing_group=sharing_group)
-        refs = refs_of(spec)
-        attributes = [a for a in obj.get("Attribute") or () if isinstance(a, dict)]
-        for attr in attributes:
-            refs |= refs_of(mh.spec_for(attr, dirs, event=False, event_sharing_group=sharing_group))
-        own[str(obj["uuid"])] = refs
-        for attr in attributes:
-            if attr.get("uuid"):
-                own.setdefault(str(attr["uuid"]), refs)
+        refs = walk(obj, set())
+        for attr in obj.get("Attribute") or ():
+            if isinstance(attr, dict):
+                walk(attr, refs)
     objects = _apply(stix, event_refs, own, consumed, set(dirs.by_uuid.values()))
     clusters = _cluster_uuids(event)
     shared = frozenset(
@@ -180,6 +197,67 @@ def convert(event: Mapping[str, Any], where: str, dirs: mh.Directory) -> Convert
         sorted(set(unreadable)),
         shared,
     )
+
+
+def _children(element: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """What hangs on one MISP element: its sightings, analyst data and galaxy clusters."""
+    for kind in _HANGING:
+        for child in element.get(kind) or ():
+            if isinstance(child, Mapping):
+                yield child
+    for galaxy in element.get("Galaxy") or ():
+        for cluster in galaxy.get("GalaxyCluster") or () if isinstance(galaxy, Mapping) else ():
+            if isinstance(cluster, Mapping):
+                yield cluster
+
+
+def _cut_stricter_object_attributes(event: Mapping[str, Any], dirs: mh.Directory) -> dict[str, Any]:
+    """A copy where each object attribute whose handling is stricter than its object's is cut
+    out of the object and becomes an attribute of the event (same uuid, its own handling).
+
+    One STIX object (an indicator's pattern, an observed-data) carries one handling: left in,
+    a private attribute would hold back its public neighbours; cut out, it stays on the node
+    as its own object, and the object goes without it. An object left with no attribute is
+    dropped (its attributes all went to the event).
+    """
+    objects = event.get("Object")
+    if not objects:
+        return dict(event)
+    sharing_group = (
+        event.get("SharingGroup") if isinstance(event.get("SharingGroup"), dict) else None
+    )
+    kept_objects: list[Any] = []
+    moved: list[dict[str, Any]] = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            kept_objects.append(obj)
+            continue
+        object_refs, _ = mh.markings_for(
+            mh.spec_for(obj, dirs, event=False, event_sharing_group=sharing_group), dirs.home
+        )
+        kept: list[Any] = []
+        for attr in obj.get("Attribute") or ():
+            if not isinstance(attr, dict):
+                kept.append(attr)
+                continue
+            spec = mh.spec_for(attr, dirs, event=False, event_sharing_group=sharing_group)
+            refs, _ = mh.markings_for(spec, dirs.home)
+            if set(refs) <= set(object_refs):
+                kept.append(attr)
+            else:
+                alone = {k: v for k, v in attr.items() if k not in ("object_relation", "object_id")}
+                moved.append(alone)
+        if len(kept) == len(obj.get("Attribute") or ()):
+            kept_objects.append(obj)
+        elif kept:
+            kept_objects.append({**obj, "Attribute": kept})
+    if not moved:
+        return dict(event)
+    return {
+        **event,
+        "Object": kept_objects,
+        "Attribute": [*(event.get("Attribute") or ()), *moved],
+    }
 
 
 def _cluster_uuids(event: Mapping[str, Any]) -> set[str]:
@@ -246,6 +324,8 @@ def _apply(
         refs = own.get(_uuid_of(str(o.get("id"))))
         if refs is not None:
             element[o["id"]] = set(refs)
+    # An element's handling is its own: another element referencing it lends it nothing.
+    element_ids = frozenset(element)
     # What an element's object references (its SCOs, a relationship's ends) takes its handling;
     # a few passes reach SCOs referenced through other SCOs.
     for _ in range(3):
@@ -261,7 +341,7 @@ def _apply(
             # Its author (``created_by_ref``) takes nothing from it: the handling of an object
             # is its own (DESIGN.md), and the author identity is shared by every event.
             for ref in references(o, authorship=False):
-                if ref != oid:
+                if ref != oid and ref not in element_ids:
                     inherited.setdefault(ref, set()).update(element[oid])
         changed = False
         for oid, refs in inherited.items():
