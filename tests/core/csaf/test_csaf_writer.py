@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Literal
 
 import orjson
 import pytest
@@ -208,7 +209,7 @@ def test_any_set_of_versions_and_ranges_writes_valid_documents(
     ranged = Product("R", "Vendor", "Thing", version_range=f"vers:generic/<{upper}")
     products = (*versioned, ranged)
     ids = [p.product_id for p in products]
-    status = "known_affected" if affected else "fixed"
+    status: Literal["known_affected", "fixed"] = "known_affected" if affected else "fixed"
     vuln = dataclasses.replace(
         advisory().vulnerabilities[0],
         scores=(),
