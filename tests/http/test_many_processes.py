@@ -10,12 +10,7 @@ twice), no response was a 5xx, and the ledger is one valid chain.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from processes import Served, serve, stopped_at_end
 from sqlalchemy import func, select
 from stix_factory import INBOX_URL, RELEASED_URL, indicator
 
@@ -71,57 +67,10 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         yield Setup(home, url, home_token, feeds)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    url: str
-
-
-def serve(setup: Setup, log: Path, *extra: str) -> Served:
-    """``kizuna serve`` (with ``extra`` options) in a process of its own, once it answers."""
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if setup.url:
-        env["KIZUNA_DATABASE_URL"] = setup.url
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from kizuna.cli.main import main; main()",
-             "--home", str(setup.home), "serve", "--port", str(port),
-             "--log-level", "warning", *extra],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"kizuna serve exited: {log.read_text()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return Served(process, url)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"kizuna serve did not start: {log.read_text()}")
-
-
 @pytest.fixture
 def servers() -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for s in started:
-        if s.process.poll() is None:
-            s.process.terminate()
-        try:
-            s.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            s.process.kill()
-            s.process.wait()
+    with stopped_at_end() as started:
+        yield started
 
 
 @dataclass
@@ -194,8 +143,8 @@ def test_processes_on_one_database_act_as_one_node(
     setup: Setup, servers: list[Served], tmp_path: Path
 ) -> None:
     log = tmp_path / "serve.log"
-    servers.append(serve(setup, log, "--workers", "2"))
-    servers.append(serve(setup, log))
+    servers.append(serve(setup.home, setup.url, log, "--workers", "2"))
+    servers.append(serve(setup.home, setup.url, log))
     urls = [servers[0].url, servers[1].url]  # the first is served by two processes
     # Each feed posts every envelope twice, through two threads, to two processes at once:
     # the same versions race to be stored and must end up stored once.

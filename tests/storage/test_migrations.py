@@ -61,3 +61,19 @@ def test_the_view_migration_keys_every_version_already_stored(node: Node) -> Non
         assert keys[key].digest == digest_of(parts)
         newest[key] = max(newest.get(key, date_added), date_added)
     assert {k: keys[k].last_added for k in newest} == newest
+
+
+def test_the_cache_counter_migration_keeps_the_node_row(node: Node) -> None:
+    """0007 from 0006 on a database with its node: the row stays, its caches counter at 0."""
+    from kizuna.storage import parties as party_store
+
+    config = migrate._config()
+    with node.db.write() as conn:
+        party_store.bump_generation(conn)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006_sidechannels")
+    assert migrate.current(node.db) == "0006_sidechannels"
+    migrate.upgrade(node.db)
+    with node.db.read() as conn:
+        generation, caches = party_store.counters(conn)
+    assert migrate.current(node.db) == migrate.head() and caches == 0 and generation > 0

@@ -274,6 +274,7 @@ def ingest(
                 results[index] = dataclasses.replace(found, quarantined=True)
         if batch_markings and stored:
             node.cache.pop("markings", None)
+            party_store.bump_caches(conn)  # and in every other process
             _resolve_pending(node, conn, list(batch_markings))
         if any(c.new.type in _STATE_TYPES for c in stored):
             party_store.bump_generation(conn)
@@ -408,6 +409,7 @@ def _keep_seals(
     new = seal_store.add(conn, accepted)
     if new:
         node_cache.pop("seal_bytes", None)  # seals known to be missing may be here now
+        party_store.bump_caches(conn)  # in every process
     kept = {(s.object_id, s.version, s.signer) for s in accepted}
     for index, s in screened.seals.items():
         obj = objects[index]

@@ -90,8 +90,13 @@ class Node:
                 except ValueError as exc:
                     raise InvalidInput(f"setting {name}: {exc}") from exc
                 settings_store.put(conn, name, value)
+            party_store.bump_caches(conn)  # every process of the node reads them again
         self._settings = None
         return self.settings()[name]
+
+    def forget_settings(self) -> None:
+        """Read the settings again on next use (another process may have changed them)."""
+        self._settings = None
 
     def close(self) -> None:
         self.db.dispose()

@@ -1,7 +1,10 @@
 """What the gate and ingest need to know: parties, agreements, consents.
 
 Loaded once and kept until the ``generation`` counter in the node row moves, so every process of
-a node sees a change made by any other (a CLI command while ``kizuna serve`` runs).
+a node sees a change made by any other (a CLI command while ``kizuna serve`` runs, another
+worker, another host on the same PostgreSQL database) at its next request. Tokens and the
+gate's remembered decisions follow the same counter. The ``caches`` counter does the same for
+what else a process remembers: settings, marking definitions, seals (``FORGOTTEN``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from kizuna.storage import parties as party_store
 
 log = logging.getLogger("kizuna.state")
 
+# What a process remembers besides the state, dropped when the ``caches`` counter moves.
+FORGOTTEN = ("seal_bytes", "markings")
+
 
 @dataclass(frozen=True)
 class NodeState:
@@ -43,7 +49,12 @@ class NodeState:
 def current(node: Node) -> NodeState:
     """The node's state, reloaded only when the generation counter changed."""
     with node.db.read() as conn:
-        generation = party_store.generation(conn)
+        generation, caches = party_store.counters(conn)
+        if node.cache.get("caches") != caches:
+            for name in FORGOTTEN:
+                node.cache.pop(name, None)
+            node.forget_settings()
+            node.cache["caches"] = caches
         cached = node.cache.get("state")
         if isinstance(cached, NodeState) and cached.generation == generation:
             return cached

@@ -101,6 +101,19 @@ def generation(conn: Connection) -> int:
     return int(conn.execute(select(node.c.generation).where(node.c.singleton == 1)).scalar() or 0)
 
 
+def counters(conn: Connection) -> tuple[int, int]:
+    """The node's (generation, caches) counters, in one read."""
+    row = conn.execute(
+        select(node.c.generation, node.c.caches).where(node.c.singleton == 1)
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def bump_caches(conn: Connection) -> None:
+    """Tell every process to drop its settings, marking definitions and seals remembered."""
+    conn.execute(update(node).where(node.c.singleton == 1).values(caches=node.c.caches + 1))
+
+
 def bump_generation(conn: Connection) -> None:
     """Tell every process to reload parties, agreements and consents."""
     conn.execute(update(node).where(node.c.singleton == 1).values(generation=node.c.generation + 1))

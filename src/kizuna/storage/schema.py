@@ -29,6 +29,9 @@ node = Table(
     Column("created_us", BigInteger, nullable=False),
     # Bumped whenever parties, agreements or consents change, so every process reloads them.
     Column("generation", BigInteger, nullable=False, server_default=text("0")),
+    # Bumped when settings, marking definitions or received seals change: every process drops
+    # what it remembers of them (services.state). Peers never see it, unlike ``generation``.
+    Column("caches", BigInteger, nullable=False, server_default=text("0")),
 )
 
 settings = Table(
