@@ -64,15 +64,15 @@ def test_the_view_migration_keys_every_version_already_stored(node: Node) -> Non
 
 
 def test_the_cache_counter_migration_keeps_the_node_row(node: Node) -> None:
-    """0007 from 0006 on a database with its node: the row stays, its caches counter at 0."""
+    """0008 from 0007 on a database with its node: the row stays, its caches counter at 0."""
     from kizuna.storage import parties as party_store
 
     config = migrate._config()
     with node.db.write() as conn:
         party_store.bump_generation(conn)
         config.attributes["connection"] = conn
-        command.downgrade(config, "0006_sidechannels")
-    assert migrate.current(node.db) == "0006_sidechannels"
+        command.downgrade(config, "0007_users")
+    assert migrate.current(node.db) == "0007_users"
     migrate.upgrade(node.db)
     with node.db.read() as conn:
         generation, caches = party_store.counters(conn)

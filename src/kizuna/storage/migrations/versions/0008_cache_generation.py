@@ -1,15 +1,15 @@
 """node: a second counter, ``caches``, bumped when settings, marking definitions or received
 seals change, so every process of a node drops what it remembers of them
 
-Revision ID: 0007_cache_generation
-Revises: 0006_sidechannels
+Revision ID: 0008_cache_generation
+Revises: 0007_users
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_cache_generation"
-down_revision = "0006_sidechannels"
+revision = "0008_cache_generation"
+down_revision = "0007_users"
 branch_labels = None
 depends_on = None
 
