@@ -147,7 +147,13 @@ ROUTES: dict[str, Route] = {
         f"POST /api/attribution/cases/{{case_id}}/{part}": Route(
             False, "home party only; others get 403", (
                 Call("POST", f"/api/attribution/cases/{{case}}/{part}", b"{}"),))
-        for part in ("hypotheses", "evidence", "ratings", "assessments")
+        for part in ("hypotheses", "evidence", "ratings", "assessments", "statements")
+    },
+    **{
+        f"POST /api/attribution/statements/{{statement_id}}/{part}": Route(
+            False, "home party only; others get 403", (
+                Call("POST", f"/api/attribution/statements/{{withheld}}/{part}", b"{}"),))
+        for part in ("decision", "release")
     },
     # --- federation (JSON API) ------------------------------------------------------------------
     "GET /api/peers": Route(False, "the home party's peer list; others get 403", (

@@ -3,6 +3,7 @@ and a non-participant never learns a case exists (service, property and HTTP).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ APT = "intrusion-set--c0000000-0000-4000-8000-000000000002"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    w = build(tmp_path / "node", None)
+def world(tmp_path: Path, database_url: str | None) -> Iterator[World]:
+    w = build(tmp_path / "node", database_url)
     w.clock.us += 3 * HOUR  # both agreements (CERT-EU-BSI, CERT-EU-NISC) in force
     stamp = w.stamp()
     w.store(
@@ -39,7 +40,8 @@ def world(tmp_path: Path) -> World:
              "modified": stamp, "name": "APT-X", "object_marking_refs": [TLP_MARKING_ID["green"]]},
         ]
     )  # fmt: skip
-    return w
+    yield w
+    w.node.close()
 
 
 def _case(w: World, participants: list[str]) -> dict[str, str]:

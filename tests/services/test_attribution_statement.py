@@ -3,6 +3,7 @@ gate keeps from everyone else until the joint release time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ APT = "intrusion-set--c0000000-0000-4000-8000-000000000012"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[World, Party]:
+def world(tmp_path: Path) -> Iterator[tuple[World, Party]]:
     w = build(tmp_path / "node", None)
     w.clock.us += 3 * HOUR
     stamp = w.stamp()
@@ -40,7 +41,8 @@ def world(tmp_path: Path) -> tuple[World, Party]:
         ]
     )  # fmt: skip
     isac = parties.add_party(w.node, "Maritime ISAC", jurisdiction="DE", kind="private")
-    return w, isac
+    yield w, isac
+    w.node.close()
 
 
 def _partner_decides(w: World, party: Party, sid: str, decision: str, variant: str = "") -> None:
@@ -183,3 +185,34 @@ def test_nothing_of_the_statement_leaves_before_the_release_time(
         d.released
         for _, d in gate.judge(w.node, isac, [v for v in private if v.type != "relationship"], late)
     )
+
+
+def test_the_statement_over_http(world: tuple[World, Party]) -> None:
+    from fastapi.testclient import TestClient
+
+    from kizuna.http.app import create_app
+    from kizuna.services import tokens
+
+    w, _ = world
+    app = create_app(w.node)
+    token = tokens.create(w.node, w.node.home_party.id).value
+    home = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    bsi = TestClient(app, headers={"Authorization": f"Bearer {tokens.create(w.node, 'BSI').value}"})
+    cid = attribution.open_case(w.node, "Lantern", [CAMPAIGN], ["BSI"])
+    body = {"text": "APT-X did it.", "actor": APT, "subject": CAMPAIGN, "scale": "icd-203",
+            "likelihood": "likely", "confidence": "moderate", "invited": ["BSI"],
+            "release_at": format_timestamp(w.clock.us + HOUR)}  # fmt: skip
+    r = home.post(f"/api/attribution/cases/{cid}/statements", json=body)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    assert bsi.post(f"/api/attribution/statements/{sid}/release").status_code == 403
+    bad = home.post(f"/api/attribution/statements/{sid}/decision", json={"decision": "variant"})
+    assert bad.status_code == 400 and "variant needs its text" in bad.text
+    r = home.post(f"/api/attribution/statements/{sid}/decision", json={"decision": "sign"})
+    assert r.status_code == 201, r.text
+    r = home.post(f"/api/attribution/statements/{sid}/release")
+    assert r.status_code == 200 and r.json()["signatories"] == [w.node.home_party.id]
+    assert r.json()["undecided"] == [w.bsi.id]
+    late = {**body, "release_at": "tomorrow"}
+    bad = home.post(f"/api/attribution/cases/{cid}/statements", json=late)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid-time"

@@ -61,9 +61,21 @@ def cli(ctx: click.Context, home: Path, database_url: str | None) -> None:
 
 
 def _register() -> None:
-    from kizuna.cli import audit, correlation, demo, federation, io, node, parties, trust, users
+    from kizuna.cli import (
+        attribution,
+        audit,
+        correlation,
+        demo,
+        federation,
+        io,
+        node,
+        parties,
+        trust,
+        users,
+    )
 
-    for module in (demo, node, parties, io, trust, audit, federation, correlation, users):
+    modules = (demo, node, parties, io, trust, audit, federation, correlation, users, attribution)
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 

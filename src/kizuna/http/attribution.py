@@ -247,3 +247,76 @@ async def post_assessment(request: Request, case_id: str, party: Caller) -> Resp
             b.rationale,
         )
     )
+
+
+class StatementIn(BaseModel):
+    text: str
+    actor: str = Field(description="the attributed intrusion-set or threat-actor id")
+    subject: str = Field(description="the campaign, intrusion-set, incident or report attributed")
+    scale: Literal["icd-203", "phia"]
+    likelihood: str
+    confidence: Literal["low", "moderate", "high"]
+    invited: list[str] = Field(description="participants invited to sign (names or ids)")
+    release_at: str = Field(description="the joint release time (RFC 3339, UTC)")
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["sign", "variant", "abstain"]
+    variant: str = ""
+
+
+@router.post(
+    "/cases/{case_id}/statements",
+    status_code=201,
+    summary="Draft a joint statement",
+    openapi_extra=_documented(StatementIn),
+)
+async def post_statement(request: Request, case_id: str, party: Caller) -> Response:
+    b = await _body(request, party, StatementIn)
+    return await _created(
+        functools.partial(
+            attribution.draft_statement,
+            _node(request),
+            case_id,
+            b.text,
+            b.actor,
+            b.subject,
+            b.scale,
+            b.likelihood,
+            b.confidence,
+            b.invited,
+            b.release_at,
+        )
+    )
+
+
+@router.post(
+    "/statements/{statement_id}/decision",
+    status_code=201,
+    summary="The home party's decision: sign, variant or abstain",
+    openapi_extra=_documented(DecisionIn),
+)
+async def post_decision(request: Request, statement_id: str, party: Caller) -> Response:
+    b = await _body(request, party, DecisionIn)
+    return await _created(
+        functools.partial(attribution.sign, _node(request), statement_id, b.decision, b.variant)
+    )
+
+
+@router.post(
+    "/statements/{statement_id}/release",
+    summary="Publish for the signatories; the gate holds it until the release time",
+)
+async def post_release(request: Request, statement_id: str, party: Caller) -> Response:
+    node = _node(request)
+    require_home(node, party)
+    out = await run_in_threadpool(attribution.release, node, statement_id)
+    return json(
+        {
+            "ids": list(out.ids),
+            "signatories": list(out.signatories),
+            "abstained": list(out.abstained),
+            "undecided": list(out.undecided),
+            "release_at": out.release_at,
+        }
+    )

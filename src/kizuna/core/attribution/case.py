@@ -98,7 +98,12 @@ def hypothesis(
         "abstract": "hypothesis",
         "content": h.label,
         "object_refs": refs,
-        "extensions": _ext("hypothesis", false_flag=h.false_flag, unknown_actor=h.actor is None),
+        "extensions": _ext(
+            "hypothesis",
+            false_flag=h.false_flag,
+            unknown_actor=h.actor is None,
+            **({"name": h.name} if h.name else {}),
+        ),
     }
 
 
@@ -189,7 +194,8 @@ def read(
             actors = [r for r in obj.get("object_refs", ()) if r.split("--")[0] in ACTOR_TYPES]
             hyps.append(
                 Hypothesis(obj["id"], actors[0] if actors else None, bool(f.get("false_flag")),
-                           "" if actors or f.get("unknown_actor") else "an actor not shown")
+                           str(f.get("name", "")) if actors or f.get("unknown_actor")
+                           else "an actor not shown")
             )  # fmt: skip
         elif role == "evidence":
             refs = tuple(r for r in obj.get("object_refs", ()) if r != case_id)
