@@ -22,7 +22,8 @@ from view_world import FILTERS, HOUR, World, build, expected_pages, read_pages
 
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.parties import Party
-from kizuna.services import agreements, consents, gate, parties, view
+from kizuna.core.taxii import Query
+from kizuna.services import agreements, consents, gate, parties, taxii, view
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import view_keys
@@ -50,9 +51,10 @@ def assert_exact(w: World, after: int | None = None, limits: tuple[int, ...] = L
 
 
 def released_ids(w: World, party: Party, after: int) -> list[str]:
+    pages = read_pages(w.node, party, after, 50)  # may re-date what an ended embargo releases
     with w.node.db.read() as conn:
         rows = {v.date_added: v.id for v in store.scan(conn, FILTERS, after, 10**7)}
-    return [rows[d] for page, _, _ in read_pages(w.node, party, after, 50) for d in page]
+    return [rows[d] for page, _, _ in pages for d in page]
 
 
 def skips(w: World, party: Party, after: int) -> bool:
@@ -72,8 +74,35 @@ def test_an_embargo_ends_for_the_index_at_the_moment_it_ends(world: World) -> No
     world.clock.advance(HOUR - 1)  # one µs before the end (the clock stood still until now)
     assert released_ids(world, world.bsi, mark) == [objs[-1]["id"]]
     world.clock.advance(1)
-    assert released_ids(world, world.bsi, mark) == [o["id"] for o in objs]
+    # The embargoed versions were re-dated when it ended (services.release_times): they
+    # re-enter the feed after the one that was released all along.
+    assert released_ids(world, world.bsi, mark) == [o["id"] for o in objs[-1:] + objs[:-1]]
     assert_exact(world, mark)
+
+
+def test_a_partner_paging_across_an_embargo_end_misses_nothing_and_gets_nothing_twice(
+    world: World,
+) -> None:
+    """TAXII paging holds while ended embargoes re-date versions: a partner paging on with
+    ``added_after`` its last ``date_added`` reads every version released to it exactly once."""
+    mark = world.mark()
+    objs = [world.indicator(m) for m in ("embargo", "green") * 4]
+    world.store(objs)
+    party, seen, after = world.bsi, [], mark
+    first = taxii.page(world.node, party, FILTERS, Query(FILTERS, after, 2, None), content=False)
+    seen += [r.version for r in first.releases]
+    after = first.last_added
+    world.clock.advance(HOUR)  # the embargo ends between two pages
+    while True:
+        p = taxii.page(world.node, party, FILTERS, Query(FILTERS, after, 2, None), content=False)
+        seen += [r.version for r in p.releases]
+        if p.last_added is not None:
+            after = p.last_added
+        if not p.more:
+            break
+    assert sorted(v.id for v in seen) == sorted(o["id"] for o in objs)
+    dates = [v.date_added for v in seen]
+    assert dates == sorted(dates) and len(set(dates)) == len(dates)
 
 
 def test_an_embargo_participant_reads_what_others_wait_for(world: World) -> None:

@@ -20,7 +20,7 @@ from kizuna.core.stix.object_types import SCO_TYPES
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import COLLECTIONS, INBOX, MEDIA_STIX, Collection, Filters, Query
 from kizuna.errors import Forbidden, InvalidJson, NotFound
-from kizuna.services import gate, ingest, view
+from kizuna.services import gate, ingest, release_times, view
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import objects as store
@@ -75,6 +75,8 @@ def page(
     then points just before that object, so no withheld row is read twice. Without
     ``content`` (manifest, versions) nothing leaves but ids and versions: no seals, no ledger.
     """
+    # Releases that time started (an embargo ended) re-enter the feed first.
+    release_times.release_due(node)
     ctx = gate.context(node)
     chosen: list[tuple[StoredVersion, Decision]] = []
     position = query.after
