@@ -255,3 +255,57 @@ VALUE_TYPES = frozenset(
     {"ip-dst", "ip-src", "domain", "domain|ip", "url", "email-src", "email-dst", "ip-dst|port",
      "md5", "sha1", "sha256", "filename|sha1", "filename|md5", "filename|sha256"}
 )  # fmt: skip
+
+
+def misp_event_of(org: str, *attributes: tuple[str, bool]) -> dict[str, Any]:
+    """A public MISP event of ``org`` with (domain, to_ids) attributes."""
+    import uuid
+
+    org_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, org))
+    return {
+        "Event": {
+            "uuid": str(uuid.uuid4()),
+            "info": f"event of {org}",
+            "date": "2026-11-01",
+            "timestamp": "1790000000",
+            "distribution": "3",
+            "Tag": [{"name": "tlp:clear"}],
+            "Orgc": {"name": org, "uuid": org_uuid},
+            "Org": {"name": org, "uuid": org_uuid},
+            "Attribute": [
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "type": "domain",
+                    "category": "Network activity",
+                    "value": value,
+                    "to_ids": to_ids,
+                    "timestamp": "1790000000",
+                    "distribution": "5",
+                }
+                for value, to_ids in attributes
+            ],
+        }
+    }
+
+
+def test_an_event_never_sights_its_own_indicators(sqlite_node: Node, tmp_path: Path) -> None:
+    """misp-stix makes a ``to_ids`` attribute an indicator and an observed-data (same uuid); a
+    producer lists observables beside its indicators. Neither is a sighting (issue 16.3)."""
+    own = misp_event_of("Vendor A", ("self.example", True), ("self.example", False))
+    (tmp_path / "a.json").write_text(json.dumps(own), encoding="utf-8")
+    report = importer.import_paths(sqlite_node, [tmp_path / "a.json"])
+    assert not report.failures
+    assert sightings(sqlite_node) == {}
+    # The same producer restating the value in a later event observes nothing either.
+    again = misp_event_of("Vendor A", ("self.example", False))
+    (tmp_path / "b.json").write_text(json.dumps(again), encoding="utf-8")
+    importer.import_paths(sqlite_node, [tmp_path / "b.json"])
+    assert sightings(sqlite_node) == {}
+    # Another organisation's observation is one.
+    other = misp_event_of("Vendor B", ("self.example", False))
+    (tmp_path / "c.json").write_text(json.dumps(other), encoding="utf-8")
+    importer.import_paths(sqlite_node, [tmp_path / "c.json"])
+    assert len(sightings(sqlite_node)) == 1
+    # ...and so is the home party's own (kizuna match).
+    matches, _ = correlation.match_values(sqlite_node, ["self.example"])
+    assert matches

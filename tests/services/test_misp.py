@@ -389,3 +389,11 @@ def test_misp_stix_test_events_import_as_documented(
             {misp_node.home_party.id}
         )
         assert got == obj
+
+
+def test_eset_sights_none_of_its_own_indicators(eset: tuple[Node, importer.Report]) -> None:
+    """ESET's events list each indicator's value as an observation too (1,044 self-sightings
+    before issue 16.3): an import of one producer's events records no sighting."""
+    node, _ = eset
+    made = [o for o in stored_objects(node).values() if o["type"] == "sighting"]
+    assert [o for o in made if o.get("created_by_ref") == node.home_party.id] == []

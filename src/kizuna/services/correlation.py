@@ -146,9 +146,43 @@ def observe(node: Node, objects: Iterable[dict[str, Any]]) -> list[Match]:
         return []
     observed = [o for o in objects if o.get("type") == "observed-data"]
     matches = match(node, list(zip([o["id"] for o in observed], observations, strict=True)))
+    matches = _not_self(node, objects, matches)
     if matches:
         record_sightings(node, matches)
     return matches
+
+
+def _not_self(node: Node, objects: list[dict[str, Any]], matches: list[Match]) -> list[Match]:
+    """The matches that are sightings: an object never sights itself or its own event.
+
+    misp-stix turns a ``to_ids`` attribute into an indicator *and* an observed-data of the same
+    value (same uuid), and a producer's event lists its observables beside its indicators:
+    neither is anyone observing anything. A match is dropped when the observation and the
+    indicator are one element (same uuid), arrived together (one event, one batch), or have
+    the same author other than the home party (a producer restating its own indicator); the
+    home party's own observations (``kizuna match``) always count.
+    """
+    if not matches:
+        return matches
+    home = node.home_party.id
+    batch = {o.get("id") for o in objects if o.get("type") == "indicator"}
+    authors = {o.get("id"): o.get("created_by_ref") for o in objects}
+    with node.db.read() as conn:
+        held = store.latest(conn, {m.indicator_id for m in matches} - batch)
+    for v in held.values():
+        authors[v.id] = orjson.loads(v.content).get("created_by_ref")
+    kept = []
+    for m in matches:
+        seer = authors.get(m.observed_data_id)
+        if (
+            m.indicator_id in batch
+            or m.indicator_id.split("--")[1] == (m.observed_data_id.split("--")[1])
+        ):
+            continue
+        if seer is not None and seer != home and seer == authors.get(m.indicator_id):
+            continue
+        kept.append(m)
+    return kept
 
 
 def _with_referenced(node: Node, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
