@@ -366,7 +366,10 @@ def test_any_history_reads_exactly_what_the_gate_releases(
         apply(world, step, made, granted)
         with world.node.db.read() as conn:
             dates = [v.date_added for v in store.scan(conn, FILTERS, mark, 10**7)]
-        after = data.draw(st.sampled_from([mark, *dates]))
+        # The world outlives one example and ended embargoes re-date earlier examples'
+        # versions past ``mark``: draw a position whose shape does not depend on how many.
+        positions = [mark, *dates]
+        after = positions[data.draw(st.integers(0, 10**6)) % len(positions)]
         limit = data.draw(st.sampled_from(LIMITS))
         assert_exact(world, after, (limit,))
 
