@@ -46,7 +46,7 @@ def world(tmp_path: Path, database_url: str | None) -> Iterator[World]:
 
 def _case(w: World, participants: list[str]) -> dict[str, str]:
     node = w.node
-    cid = attribution.open_case(node, "Paper Lantern", [CAMPAIGN], participants)
+    cid = attribution.open_case(node, "Lantern inquiry", [CAMPAIGN], participants)
     h1 = attribution.add_hypothesis(node, cid, APT, name="APT-X")
     h2 = attribution.add_hypothesis(node, cid, None)
     e1 = attribution.add_evidence(node, cid, "B2", "infrastructure", [CAMPAIGN], "C2 reuse")
@@ -184,6 +184,9 @@ def test_over_http_a_non_participant_cannot_tell_a_case_exists(world: World) -> 
     )
     assert taxii.status_code == 200
     assert ids["case"] not in taxii.text and ids["e1"] not in taxii.text
+    # the participants' marking goes to every party (handling vocabulary) but names no case
+    low = taxii.text.lower()
+    assert "attribution" not in low and "lantern inquiry" not in low
     assert orjson.loads(bsi.get("/api/attribution/cases").content)[0]["id"] == ids["case"]
 
 

@@ -18,9 +18,9 @@ import orjson
 
 from kizuna.core.attribution import case as wire
 from kizuna.core.attribution import statement as stmt
-from kizuna.core.attribution.ach import Evidence, Hypothesis
+from kizuna.core.attribution.ach import Evidence, Hypothesis, rating
 from kizuna.core.attribution.joint import Assessment, JointPicture, picture
-from kizuna.core.attribution.scales import Grade, term
+from kizuna.core.attribution.scales import Grade, term, weight_level
 from kizuna.core.handling import Handling
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.parties import Party
@@ -61,21 +61,11 @@ def open_case(
     members = {node.home_party.id} | {parties.find(node, p).id for p in participants}
     case_id = node.new_id("grouping")
     stamp = _stamp(node)
-    marking = _marking(node, case_id, members, stamp)
-    obj = wire.case(case_id, stamp, node.home_party.id, [TLP_MARKING_ID[tlp], marking["id"]], name,
+    mid, marking = _recipients(node, members)
+    obj = wire.case(case_id, stamp, node.home_party.id, [TLP_MARKING_ID[tlp], mid], name,
                     list(about))  # fmt: skip
-    _store(node, [marking, obj])
+    _store(node, [*marking, obj])  # checked first, stored together
     return case_id
-
-
-def _marking(node: Node, case_id: str, members: set[str], stamp: str) -> dict[str, Any]:
-    return handling_marking(
-        wire.derived_id("marking-definition", case_id, node.home_party.id),
-        stamp,
-        node.home_party.id,
-        recipients=sorted(members),
-        name="attribution case participants",
-    )
 
 
 @dataclass(frozen=True)
@@ -103,12 +93,7 @@ def _case(node: Node, case_id: str, viewer: Party | None = None) -> _Case:
 def _my_markings(node: Node, c: _Case) -> list[str]:
     """The home party's marking for its contributions: the case's participants, its TLP."""
     members = set(c.handling.recipients or ()) | {node.home_party.id, c.version.source}
-    mid = wire.derived_id("marking-definition", c.version.id, node.home_party.id)
-    with node.db.read() as conn:
-        held = store.latest(conn, [mid])
-    if mid not in held:
-        _store(node, [_marking(node, c.version.id, members, _stamp(node))])
-    return [TLP_MARKING_ID[c.handling.tlp or "amber"], mid]
+    return [TLP_MARKING_ID[c.handling.tlp or "amber"], _recipients_marking(node, members)]
 
 
 def _members(node: Node, case_id: str) -> dict[str, dict[str, Any]]:
@@ -149,8 +134,10 @@ def rate(
     c = _case(node, case_id)
     held = _members(node, case_id)
     _role(held, evidence_id, "evidence")
-    for hid in cells:
+    for hid, r in cells.items():
         _role(held, hid, "hypothesis")
+        rating(r)
+    weight_level(relevance, "relevance")
     stamp = _stamp(node)
     rid = wire.derived_id("relationship", case_id, node.home_party.id, evidence_id)
     created = held[rid]["created"] if rid in held else stamp
@@ -228,21 +215,34 @@ def _participants(node: Node, c: _Case) -> set[str]:
     return set(c.handling.recipients or ()) | {c.version.source}
 
 
-def _recipients_marking(node: Node, key: str, members: set[str]) -> str:
-    """A marking of the home party limiting release to ``members``; its id."""
-    mid = wire.derived_id("marking-definition", key, node.home_party.id)
-    with node.db.read() as conn:
-        held = store.latest(conn, [mid])
-    if mid not in held:
-        _store(node, [handling_marking(mid, _stamp(node), node.home_party.id,
-                                       recipients=sorted(members))])  # fmt: skip
+def _recipients_marking(node: Node, members: set[str]) -> str:
+    """The home party's marking releasing only to ``members``; its id. One per set of
+    recipients, named for nothing: marking-definitions go to every party (rule 3, handling
+    vocabulary), so it must not tell a non-participant that a case or a statement exists."""
+    mid, marking = _recipients(node, members)
+    if marking:
+        _store(node, marking)
     return mid
+
+
+def _recipients(node: Node, members: set[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The id of that marking, and the marking itself when this node does not hold it yet."""
+    mid = wire.derived_id("marking-definition", node.home_party.id, "recipients", *sorted(members))
+    with node.db.read() as conn:
+        if mid in store.latest(conn, [mid]):
+            return mid, []
+    return mid, [handling_marking(mid, _stamp(node), node.home_party.id,
+                                  recipients=sorted(members))]  # fmt: skip
 
 
 def _embargo_marking(node: Node, d: stmt.Draft) -> str:
     """The home party's embargo on everything published for ``d``: the invited partners only,
-    until the release time (rule 2)."""
-    mid = wire.derived_id("marking-definition", d.id, node.home_party.id, "embargo")
+    until the release time (rule 2). Keyed by time and participants and named for nothing
+    (see ``_recipients_marking``)."""
+    participants = sorted({*d.invited, d.lead})
+    mid = wire.derived_id(
+        "marking-definition", node.home_party.id, "embargo", d.release_at, *participants
+    )
     with node.db.read() as conn:
         held = store.latest(conn, [mid])
     if mid not in held:
@@ -251,8 +251,7 @@ def _embargo_marking(node: Node, d: stmt.Draft) -> str:
             _stamp(node),
             node.home_party.id,
             embargo_until=d.release_at,
-            embargo_participants=sorted({*d.invited, d.lead}),
-            name="joint attribution statement: embargoed until its release time",
+            embargo_participants=participants,
         )
         _store(node, [marking])
     return mid
@@ -286,7 +285,7 @@ def draft_statement(
         raise InvalidInput(f"release time {release_at!r}: {exc}", code="invalid-time") from exc
     d = stmt.Draft(node.new_id("note"), case_id, node.home_party.id, text, actor, subject,
                    scale, likelihood, confidence, ids, format_timestamp(release_us))  # fmt: skip
-    mid = _recipients_marking(node, d.id, set(ids))
+    mid = _recipients_marking(node, set(ids))
     _store(node, [d.to_stix(_stamp(node), [TLP_MARKING_ID[c.handling.tlp or "amber"], mid])])
     return d.id
 
@@ -307,7 +306,7 @@ def sign(node: Node, statement_id: str, decision: str, variant: str = "") -> str
     x = stmt.decide(d, node.home_party.id, decision, node.private_key, variant)
     stamp = _stamp(node)
     tlp = Handling.from_json(v.handling).tlp or "amber"
-    mid = _recipients_marking(node, d.id, {*d.invited, d.lead})
+    mid = _recipients_marking(node, {*d.invited, d.lead})
     oid = wire.derived_id("opinion", d.id, x.partner, "decision")
     with node.db.read() as conn:
         before = store.latest(conn, [oid]).get(oid)
