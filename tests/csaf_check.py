@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csaf.csaf.v20._validator import validate
+from csaf.csaf.v20 import validate
 
 
 def failures(doc: dict[str, Any]) -> dict[str, list[str]]:

@@ -36,14 +36,25 @@ def _count(paths: list[Path]) -> int:
     is_flag=True,
     help="Ignore the journal of earlier runs and read every file again (nothing is stored twice).",
 )
+@click.option(
+    "--csaf-keys",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="OpenPGP public keys (armored or binary) to verify CSAF .asc signatures against.",
+)
 @pass_env
-def import_command(env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool) -> None:
-    """Import STIX bundles (2.1; 2.0 is upgraded), TAXII envelopes, NDJSON and MISP events.
+def import_command(
+    env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool, csaf_keys: Path | None
+) -> None:
+    """Import STIX bundles (2.1; 2.0 is upgraded), TAXII envelopes, NDJSON, MISP events and
+    CSAF 2.0 advisories.
 
     Files and folders of any size are streamed and stored in batches as the home party's import;
-    the format of each file is detected. An interrupted import resumes where it stopped when run
-    again (files already imported are skipped; --restart reads them again). Ends with a summary
-    of stored, unchanged and failed objects, each failure with its reason; exits 1 if any failed.
+    the format of each file is detected. A CSAF advisory becomes STIX vulnerabilities plus a note
+    keeping the document verbatim, under its TLP; a .sha512/.sha256 beside it must match and an
+    .asc beside it is verified against --csaf-keys (the summary says which were). An interrupted
+    import resumes where it stopped when run again (files already imported are skipped;
+    --restart reads them again). Ends with a summary of stored, unchanged and failed objects,
+    each failure with its reason; exits 1 if any failed.
     """
     node = env.node()
     files = importer.files_under(paths)
@@ -75,8 +86,11 @@ def import_command(env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool
             progress=on_objects,
             on_bytes=lambda n: bar.update(task, advance=n),
             resume=not restart,
+            csaf_keys=csaf_keys,
         )
     extra = f", {report.events} MISP events" if report.events else ""
+    if report.csaf:
+        extra += f", {report.csaf} CSAF advisories"
     if report.skipped:
         extra += f", {report.skipped} files already imported (skipped; --restart reads them again)"
     if report.resumed:
@@ -91,6 +105,7 @@ def import_command(env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool
         env.console.print(f"  [red]failed[/] {line}", soft_wrap=True)
     if len(report.failures) > 200:
         env.console.print(f"  ... and {len(report.failures) - 200} more")
+    _print_verified(env, report)
     if report.warnings:
         env.console.print(f"  {len(report.warnings)} notes (first 5):")
         for f in report.warnings[:5]:
@@ -103,6 +118,22 @@ def import_command(env: Env, paths: tuple[Path, ...], quiet: bool, restart: bool
 
 
 _FILES_SHOWN = 30
+
+
+def _print_verified(env: Env, report: importer.Report) -> None:
+    """What was verified of the CSAF files (hashes, signatures): a count and the first few."""
+    if not report.verified:
+        return
+    files = len({v.where for v in report.verified})
+    env.console.print(f"  verified {len(report.verified)} hashes/signatures of {files} files:")
+    for v in report.verified[:5]:
+        env.console.print(
+            f"  [green]verified[/] {escape(f'{v.where}: {v.reason}')}", soft_wrap=True
+        )
+    if len(report.verified) > 5:
+        env.console.print(f"  ... and {len(report.verified) - 5} more")
+
+
 _REASONS_SHOWN = 4
 
 

@@ -2,7 +2,9 @@
 
 * Formats are detected per file: NDJSON (``.ndjson``/``.jsonl``, one object a line), STIX bundles
   and TAXII envelopes (STIX 2.1, or 2.0 upgraded on the way in by ``core.stix.upgrade``), single
-  objects or lists of them, and MISP event documents (converted by ``services.misp``).
+  objects or lists of them, MISP event documents (converted by ``services.misp``), and CSAF 2.0
+  advisories (``services.csaf_import``: checked whole with the hashes and signature beside them,
+  then stored in one transaction or not at all).
 * Memory stays bounded: a JSON file larger than ``STREAM_ABOVE`` bytes is read with ijson, one
   object (or MISP event) at a time; smaller ones are parsed whole, which is faster.
 * Every batch of ``BATCH`` objects is one ingest transaction (a MISP event is always one, so an
@@ -31,7 +33,7 @@ from kizuna.core.stix.timestamps import parse_timestamp
 from kizuna.core.stix.upgrade import upgrade_all
 from kizuna.core.stix.validate import validate
 from kizuna.errors import InvalidInput, InvalidJson, KizunaError
-from kizuna.services import ingest, misp
+from kizuna.services import csaf_import, ingest, misp
 from kizuna.services.importer import BATCH, Failure, Report, files_under, objects_of
 from kizuna.services.node import Node
 from kizuna.storage import import_journal as journal
@@ -62,30 +64,49 @@ def import_paths(
     hooks: Hooks | None = None,
     resume: bool = True,
     batch: int = BATCH,
+    csaf_keys: Path | None = None,
 ) -> Report:
-    """Import files and folders as the home party; ``resume=False`` ignores the journal."""
+    """Import files and folders as the home party; ``resume=False`` ignores the journal;
+    ``csaf_keys``: OpenPGP public keys that CSAF ``.asc`` signatures are checked against."""
     hooks = hooks or Hooks()
     report = Report()
-    for path in files_under(paths):
-        if hooks.file:
-            hooks.file(path)
-        report.files += 1
-        run = _FileRun(node, path, report, hooks, resume, batch)
-        before = (report.stored, report.unchanged, len(report.failures))
-        try:
-            run.go()
-        except KizunaError as exc:
-            report.failures.append(Failure(str(path), None, exc.message))
-        log.info(
-            "import",
-            extra={
-                "file": str(path),
-                "stored": report.stored - before[0],
-                "unchanged": report.unchanged - before[1],
-                "failed": len(report.failures) - before[2],
-            },
-        )
+    keyring = csaf_import.Keyring(csaf_keys) if csaf_keys else None
+    try:
+        for path in files_under(paths):
+            _import_file(node, path, report, hooks, resume, batch, keyring)
+    finally:
+        if keyring:
+            keyring.close()
     return report
+
+
+def _import_file(
+    node: Node,
+    path: Path,
+    report: Report,
+    hooks: Hooks,
+    resume: bool,
+    batch: int,
+    keyring: csaf_import.Keyring | None,
+) -> None:
+    if hooks.file:
+        hooks.file(path)
+    report.files += 1
+    before = (report.stored, report.unchanged, len(report.failures))
+    try:
+        run = _FileRun(node, path, report, hooks, resume, batch, keyring)
+        run.go()
+    except KizunaError as exc:
+        report.failures.append(Failure(str(path), None, exc.message))
+    log.info(
+        "import",
+        extra={
+            "file": str(path),
+            "stored": report.stored - before[0],
+            "unchanged": report.unchanged - before[1],
+            "failed": len(report.failures) - before[2],
+        },
+    )
 
 
 def sniff(head: bytes) -> tuple[str, str | None]:
@@ -126,11 +147,19 @@ class _FileRun:
     """One file's import: read units, ingest them in batches, keep the journal."""
 
     def __init__(
-        self, node: Node, path: Path, report: Report, hooks: Hooks, resume: bool, batch: int
+        self,
+        node: Node,
+        path: Path,
+        report: Report,
+        hooks: Hooks,
+        resume: bool,
+        batch: int,
+        keyring: csaf_import.Keyring | None = None,
     ) -> None:
         self.node, self.path, self.report, self.hooks, self.batch_size = (
             node, path, report, hooks, batch,
         )  # fmt: skip
+        self.keyring = keyring
         try:
             st = path.stat()
         except OSError as exc:
@@ -175,6 +204,9 @@ class _FileRun:
             self.read_bytes = self.size
             if misp.is_misp(document):
                 self._events(iter(misp.events_of(document, str(self.path))))
+                return
+            if csaf_import.is_csaf(document):
+                self._csaf(document)
                 return
             version = document.get("spec_version") if isinstance(document, dict) else None
             try:
@@ -262,6 +294,36 @@ class _FileRun:
         )
         self._save(finished=False)
         self._count(len(batch))
+
+    # -- CSAF advisories --
+
+    def _csaf(self, document: Any) -> None:
+        """One CSAF document: checked whole, then stored whole (one transaction) or not at all."""
+        where = str(self.path)
+        checked = csaf_import.check(self.path, self.path.read_bytes(), document, self.keyring)
+        objects = checked.converted.objects
+        refused = _refusals(objects)
+        if refused:
+            for oid, reason in refused:
+                self.report.failures.append(Failure(where, oid, reason))
+            self.entry = replace(self.entry, failed=self.entry.failed + len(refused))
+            return
+        outcomes = ingest.ingest(self.node, objects, submitter=self.node.home_party, path="import")
+        before = len(self.report.failures)
+        self.report.add(where, outcomes, 0, file=where)
+        self.report.csaf += 1
+        for line in checked.verified:
+            self.report.verified.append(Failure(where, checked.converted.note_id, line))
+        for line in checked.notes:
+            self.report.warnings.append(Failure(where, checked.converted.note_id, line))
+        self.entry = replace(
+            self.entry,
+            position=len(objects),
+            stored=self.entry.stored + sum(1 for o in outcomes if o.status == "stored"),
+            unchanged=self.entry.unchanged + sum(1 for o in outcomes if o.status == "unchanged"),
+            failed=self.entry.failed + len(self.report.failures) - before,
+        )
+        self._count(len(outcomes))
 
     # -- MISP events --
 

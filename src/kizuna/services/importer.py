@@ -1,4 +1,5 @@
-"""Import files: STIX bundles (2.1, and 2.0 upgraded), TAXII envelopes, NDJSON, MISP events."""
+"""Import files: STIX bundles (2.1, and 2.0 upgraded), TAXII envelopes, NDJSON, MISP events,
+CSAF 2.0 advisories."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class Report:
     resumed: int = 0
     events: int = 0
     warnings: list[Failure] = field(default_factory=list)
+    # CSAF advisories imported, and what was verified about them (hashes, OpenPGP signatures).
+    csaf: int = 0
+    verified: list[Failure] = field(default_factory=list)
     # Per file, the ``date_added`` ranges of the versions it stored (consecutive batches merge):
     # what ``services.withholding.after_import`` judges, without holding a million ids.
     stored_ranges: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
@@ -74,6 +78,10 @@ class Report:
         }
         if self.events:
             out["misp_events"] = self.events
+        if self.csaf:
+            out["csaf_documents"] = self.csaf
+        if self.verified:
+            out["verified"] = [{"where": f.where, "what": f.reason} for f in self.verified]
         if self.warnings:
             out["warnings"] = [
                 {"where": f.where, "id": f.id, "reason": f.reason} for f in self.warnings
@@ -163,13 +171,14 @@ def import_paths(
     on_file: Callable[[Path], None] | None = None,
     on_bytes: Progress | None = None,
     resume: bool = True,
+    csaf_keys: Path | None = None,
 ) -> Report:
     """Import files and folders as the home party; ``progress`` hears of each object handled.
 
-    STIX 2.1 and 2.0, TAXII envelopes, NDJSON and MISP events, streamed and resumable: see
-    ``services.bulk``.
+    STIX 2.1 and 2.0, TAXII envelopes, NDJSON, MISP events and CSAF 2.0 advisories, streamed and
+    resumable: see ``services.bulk``.
     """
     from kizuna.services import bulk  # bulk builds on this module
 
     hooks = bulk.Hooks(objects=progress, bytes=on_bytes, file=on_file)
-    return bulk.import_paths(node, paths, hooks=hooks, resume=resume)
+    return bulk.import_paths(node, paths, hooks=hooks, resume=resume, csaf_keys=csaf_keys)
