@@ -124,7 +124,7 @@ def _validator() -> Any:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        from csaf.csaf.v20 import validate  # type: ignore[import-untyped]
+        from csaf.csaf.v20 import validate
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
