@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -24,7 +25,7 @@ A = "identity--00000000-0000-4000-8000-00000000000a"
 B = "identity--00000000-0000-4000-8000-00000000000b"
 
 
-def example(name: str) -> dict:
+def example(name: str) -> dict[str, Any]:
     with resources.as_file(EXAMPLES / name) as path:
         return agreements.load_document(Path(path))
 
@@ -77,7 +78,7 @@ def test_a_full_policy_parses() -> None:
         ({"embargo": 90}, "unknown disclosure fields: embargo"),
     ],
 )
-def test_a_bad_policy_is_refused_naming_the_field(change: dict, words: str) -> None:
+def test_a_bad_policy_is_refused_naming_the_field(change: dict[str, Any], words: str) -> None:
     doc = {"version": 1, "default_embargo_days": 45, "publisher": "coordinator", **change}
     with pytest.raises(InvalidDisclosurePolicy, match=words.replace("{", r"\{")):
         parse(doc, frozenset({A, B}))

@@ -239,4 +239,45 @@ def settings_command(env: Env, name: str | None, value: str | None, reset: bool)
         click.echo(f"{name} = {node.settings()[name]}")
 
 
-COMMANDS = [init, serve, quickstart, db, settings_command]
+@click.command("backup")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@pass_env
+def backup_command(env: Env, target: Path) -> None:
+    """Back up the node into the new folder TARGET (while it serves).
+
+    TARGET gets the database (SQLite's online backup, or pg_dump's custom format for
+    PostgreSQL), the node's private key, its ledger-heads file and a manifest of their SHA-256
+    digests. It holds the key: keep it as safe as the node folder. `kizuna restore` reads it.
+    """
+    from kizuna.services import backup
+
+    manifest = backup.backup(env.node(), target)
+    for name, digest in manifest.files.items():
+        click.echo(f"{name}  sha256:{digest}")
+    env.err.print(
+        f"[green]backed up[/] {manifest.party_name} (schema {manifest.schema}) into {target}",
+        soft_wrap=True,
+    )
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@pass_env
+def restore_command(env: Env, source: Path) -> None:
+    """Restore the backup in SOURCE as the node in --home (a new folder).
+
+    The backup is loaded aside, its schema brought up to date, its ledger (chain, signed
+    checkpoints, ledger-heads) and every stored seal verified; only then does it become the
+    node. A backup that does not verify is refused and nothing of it is kept (exit 1). For a
+    PostgreSQL backup, --database-url names the empty database to load it into.
+    """
+    from kizuna.services import backup
+
+    done = backup.restore(source, env.home, env.database_url)
+    click.echo(
+        f"restored {done.manifest.party_name} into {env.home}: ledger of {done.entries} entries"
+        f" and {done.checkpoints} signed checkpoints verified, {done.seals} seals verified"
+    )
+
+
+COMMANDS = [init, serve, quickstart, db, settings_command, backup_command, restore_command]
