@@ -88,7 +88,8 @@ def test_a_partner_paging_across_an_embargo_end_misses_nothing_and_gets_nothing_
     mark = world.mark()
     objs = [world.indicator(m) for m in ("embargo", "green") * 4]
     world.store(objs)
-    party, seen, after = world.bsi, [], mark
+    party, seen = world.bsi, []
+    after: int | None = mark
     first = taxii.page(world.node, party, FILTERS, Query(FILTERS, after, 2, None), content=False)
     seen += [r.version for r in first.releases]
     after = first.last_added
