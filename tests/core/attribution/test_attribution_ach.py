@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kizuna.core.attribution.ach import Evidence, Hypothesis, Matrix, analyse, rating, scores
@@ -150,6 +150,7 @@ def matrices(draw: st.DrawFn) -> tuple[Matrix, dict[str, Evidence], list[str]]:
     return Matrix("identity--p", cells, rel), ev, hyps
 
 
+@settings(max_examples=300)
 @given(matrices())
 def test_scores_never_rise_above_zero_and_weights_keep_sign(
     m: tuple[Matrix, dict[str, Evidence], list[str]],
@@ -160,6 +161,7 @@ def test_scores_never_rise_above_zero_and_weights_keep_sign(
         assert (s.plain == 0) == (s.weighted == 0)
 
 
+@settings(max_examples=300)
 @given(matrices(), st.sampled_from(["CC", "C", "N", "I", "II"]), _GRADE, _LEVEL)
 def test_an_item_rated_alike_everywhere_never_changes_the_ranking(
     m: tuple[Matrix, dict[str, Evidence], list[str]], r: str, grade: Grade, rel: str
@@ -175,6 +177,7 @@ def test_an_item_rated_alike_everywhere_never_changes_the_ranking(
     assert not next(s for s in after.sensitivity if s.evidence == "Eq").changes_ranking
 
 
+@settings(max_examples=300)
 @given(matrices())
 def test_sensitivity_agrees_with_recomputing_without_the_item(
     m: tuple[Matrix, dict[str, Evidence], list[str]],

@@ -4,7 +4,7 @@ the viewer may not see."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kizuna.core.attribution.ach import Evidence, Hypothesis, Matrix
@@ -80,6 +80,7 @@ def test_evidence_the_viewer_may_not_see_is_counted_never_shown() -> None:
 _TERMS = st.sampled_from(ICD_203 + PHIA)
 
 
+@settings(max_examples=300)
 @given(st.lists(st.tuples(st.sampled_from([BSI, NISC, CERT]), _TERMS), unique_by=lambda x: x[0]))
 def test_no_partners_judgement_is_averaged_away(views: list[tuple[str, object]]) -> None:
     assessments = [Assessment(p, "H1", t, "moderate", "r") for p, t in views]  # type: ignore[arg-type]
