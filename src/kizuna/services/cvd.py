@@ -503,3 +503,87 @@ def handling_of(node: Node, object_id: str) -> Handling:
     with node.db.read() as conn:
         v = store.latest(conn, [object_id])[object_id]
     return Handling.from_json(v.handling)
+
+
+# --- advisories ---------------------------------------------------------------------------------
+
+
+def _cwe_names(ids: set[str]) -> dict[str, str]:
+    """MITRE's exact CWE names, from the CWE catalogue the ``csaf`` validator ships."""
+    if not ids:
+        return {}
+    try:
+        raw = (resources.files("csaf") / "csaf" / "v21" / "cwe" / "catalog.json").read_bytes()
+        weaknesses = orjson.loads(raw)["weaknesses"]
+    except (OSError, KeyError, ValueError, ModuleNotFoundError):
+        return {}
+    out = {}
+    for cwe in ids:
+        entry = weaknesses.get(cwe.removeprefix("CWE-"))
+        if entry and entry.get("history"):
+            out[cwe] = str(entry["history"][-1][1])
+    return out
+
+
+def advisory(
+    node: Node,
+    case_id: str,
+    *,
+    vex: bool = False,
+    draft: bool = False,
+    summary: str = "",
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """A CSAF 2.0 security advisory (or VEX document) of the case, written by ``core.csaf``.
+
+    A final advisory (TLP:CLEAR) only once no embargo is active; ``draft`` writes one for the
+    case's members under the case's TLP. Each final advisory is a revision, recorded as an event.
+    """
+    from kizuna.core.csaf import Publisher, Revision
+    from kizuna.core.csaf.writer import write_advisory, write_vex
+    from kizuna.core.cvd.advisory import revision_dates, to_advisory
+
+    st = show(node, case_id)
+    if st.embargoed and not draft:
+        raise InvalidInput(
+            f"the embargo is active until {st.embargo_until}: publish after it ends "
+            "(or end it with `kizuna cvd embargo exit`), or write a --draft for the members",
+            code="embargo-active",
+        )
+    policy = _policy(node, st)
+    if policy and policy.publisher == "coordinator" and node.home_party.id not in st.coordinators:
+        raise InvalidInput(
+            "the disclosure policy lets only the case's coordinators publish", code="not-publisher"
+        )
+    names = {i: p.name for i, p in node_state.current(node).parties.items()}
+    now = dt_from_us(node.now())
+    kind = "vex" if vex else "advisory"
+    done = [(a["summary"], dt_from_us(parse_timestamp(a["at"]))) for a in st.advisories
+            if a["kind"] == kind and a["status"] == "final"]  # fmt: skip
+    text = summary or ("Initial release" if not done else "Update")
+    if draft:  # CSAF 6.1.17: a draft is version 0
+        revisions = (Revision("0", now, summary or "Draft for the case's members"),)
+    else:
+        revisions = revision_dates([*done, (text, now)])
+    ns = namespace or f"https://{node.home_party.name.lower().replace(' ', '-')}.kizuna.invalid"
+    cwes = {v["ids"]["cwe"] for v in st.vulnerabilities.values() if "cwe" in v["ids"]}
+    model = to_advisory(
+        st,
+        publisher=Publisher(node.home_party.name, ns, "coordinator"),
+        revisions=revisions,
+        tlp=st.tlp if draft else "clear",
+        status="draft" if draft else "final",
+        cwe_names=_cwe_names(cwes),
+        names=names,
+    )
+    doc = write_vex(model, generated=now) if vex else write_advisory(model, generated=now)
+    if not draft:
+        _event(node, case_id, "advisory", node.home_party.id, text, summary=text, kind=kind,
+               status="final")  # fmt: skip
+    return doc
+
+
+def dt_from_us(us: int) -> Any:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(us / 1_000_000, tz=dt.UTC)

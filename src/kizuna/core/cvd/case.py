@@ -299,6 +299,7 @@ class CaseState:
     ssvc: list[dict[str, Any]] = field(default_factory=list)
     cvss: list[dict[str, Any]] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
+    advisories: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[states.Transition] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # events that did not apply, with why
 
@@ -337,6 +338,7 @@ class CaseState:
             "ssvc": self.ssvc,
             "cvss": self.cvss,
             "statements": self.statements,
+            "advisories": self.advisories,
             "timeline": [
                 {"machine": t.machine, "actor": t.actor, "at": t.at, "why": t.why, **t.detail}
                 for t in self.timeline
@@ -384,6 +386,9 @@ def apply(state: CaseState, f: Mapping[str, Any], at: str) -> None:
         if f.get("impact"):
             entry["impact"] = f["impact"]
         state.statuses[(str(f["vendor"]), str(f["vulnerability"]))] = entry
+    elif machine == "advisory":
+        state.advisories.append({"at": at, "summary": str(f["summary"]), "kind": str(f["kind"]),
+                                 "status": str(f["status"])})  # fmt: skip
     elif machine == "ssvc":
         state.ssvc.append({"at": at, **dict(f["decision"])})
     elif machine == "cvss":
