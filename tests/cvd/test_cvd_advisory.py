@@ -4,9 +4,9 @@ every mandatory test), through csaf's writer; never while the embargo is active.
 from __future__ import annotations
 
 import pytest
-from csaf_check import assert_valid
 from cvd_world import VECTOR, World, build, open_case
 
+from csaf_check import assert_valid
 from kizuna.errors import InvalidInput
 from kizuna.services import cvd
 

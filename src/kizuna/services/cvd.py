@@ -562,7 +562,9 @@ def advisory(
             if a["kind"] == kind and a["status"] == "final"]  # fmt: skip
     text = summary or ("Initial release" if not done else "Update")
     if draft:  # CSAF 6.1.17: a draft is version 0
-        revisions = (Revision("0", now, summary or "Draft for the case's members"),)
+        revisions: tuple[Revision, ...] = (
+            Revision("0", now, summary or "Draft for the case's members"),
+        )
     else:
         revisions = revision_dates([*done, (text, now)])
     ns = namespace or f"https://{node.home_party.name.lower().replace(' ', '-')}.kizuna.invalid"
