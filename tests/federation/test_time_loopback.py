@@ -1,4 +1,5 @@
-"""What time releases, over real loopback sockets (``kizuna serve`` subprocesses).
+"""What time releases, and the genuine copy, over real loopback sockets (``kizuna serve``
+subprocesses; a tampering proxy on one path).
 
 An embargo that ends must reach the parties it becomes releasable to, and an agreement that
 starts must open its parties' views, though their pull cursors moved past those objects long
@@ -13,18 +14,25 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import orjson
 import pytest
-from faults import ids, sealed_by, versions
+from faults import Rewrite, ids, quarantined, sealed_by, versions
 from federation_kit import PARTIES
-from live_nodes import LiveNode, build
+from live_nodes import LiveNode, build, cli
 from scenario import STAMP, indicator, publish
 
 from kizuna.core import agreements as core_agreements
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.stix.timestamps import format_timestamp
-from kizuna.services import agreements, sync
+from kizuna.core.taxii import Filters, Query
+from kizuna.services import agreements, parties, sealing, sync, taxii
 from kizuna.services.node import Node
+from kizuna.storage import objects as store
+from kizuna.storage.objects import StoredVersion
+from kizuna.storage.peers import PeerRecord
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +83,11 @@ def sync_round(live: dict[str, LiveNode]) -> dict[str, int]:
             assert r.error is None, (live_node.name, r)
         pulled[live_node.name] = sum(r.pulled for r in results)
     return pulled
+
+
+def store_versions(node: Node, object_id: str) -> list[StoredVersion]:
+    with node.db.read() as conn:
+        return store.versions_of(conn, object_id)
 
 
 def wait_past(moment_us: int) -> None:
@@ -151,3 +164,62 @@ def test_an_embargo_that_ends_and_an_agreement_that_starts_reach_their_parties(
     # receives its own), a poll reads only what is new: nothing. No view is read again.
     sync_round(live)
     assert sync_round(live) == {"CERT-EU": 0, "BSI": 0, "NISC": 0}
+
+
+def test_a_tampered_copy_never_blocks_the_genuine_one(
+    cluster: Callable[[], dict[str, LiveNode]],
+) -> None:
+    """A proxy on the path CERT-EU → BSI alters one object: BSI quarantines it. The genuine
+    copy then comes relayed by NISC: BSI keeps it, releases it, and sets the tampered copy
+    aside for its operator (``kizuna audit set-aside``)."""
+    live = cluster()
+    eu_id = PARTIES["CERT-EU"][3]
+    opened = {name: LiveNode.opened(node) for name, node in live.items()}
+    nodes = {name: cm.__enter__() for name, cm in opened.items()}
+    try:
+        agree(nodes, NAMES, "all partners", nodes["CERT-EU"].now() - 3_600_000_000)
+        objects = [indicator("eu", n, eu_id, [TLP_MARKING_ID["green"]]) for n in range(5)]
+        publish(nodes["CERT-EU"], objects)
+    finally:
+        for cm in opened.values():
+            cm.__exit__(None, None, None)
+    target = objects[2]
+
+    def tamper(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**o, "name": "pay here"} if o.get("id") == target["id"] else o for o in page]
+
+    def through_proxy(record: PeerRecord) -> httpx.AsyncBaseTransport | None:
+        if record.url == live["CERT-EU"].url:
+            return Rewrite(httpx.AsyncHTTPTransport(), tamper)
+        return None
+
+    def pull(name: str, peer: str, **kwargs: Any) -> sync.PeerResult:
+        with live[name].opened() as node:
+            (result,) = asyncio.run(sync.sync_all(node, only=peer, backoff=0.05, **kwargs))
+        assert result.error is None, result
+        return result
+
+    assert pull("BSI", "CERT-EU", transports=through_proxy).quarantined == 1
+    with live["BSI"].opened() as bsi:
+        assert set(quarantined(bsi)) == {target["id"]}
+    pull("NISC", "CERT-EU")  # no proxy on this path
+    relayed = pull("BSI", "NISC")
+    assert relayed.replaced == 1
+
+    with live["BSI"].opened() as bsi:
+        assert quarantined(bsi) == {}
+        assert max(versions(bsi).values()) == 1
+        assert sealed_by(bsi, target["id"]) == {eu_id}
+        (held,) = store_versions(bsi, target["id"])
+        assert orjson.loads(held.content)["name"] == target["name"]
+        (aside,) = sealing.set_aside(bsi)
+        assert aside.id == target["id"] and orjson.loads(aside.content)["name"] == "pay here"
+        assert aside.submitted_by == eu_id and aside.replaced_by == PARTIES["NISC"][3]
+        # What BSI releases onward is the genuine copy, sealed by CERT-EU.
+        nisc = parties.find(bsi, "NISC")
+        page = taxii.page(bsi, nisc, Filters(), Query(Filters(), None, 1000, None))
+        released = [orjson.loads(r.content) for r in page.releases if r.id == target["id"]]
+        assert [o["name"] for o in released] == [target["name"]]
+    shown = cli(live["BSI"].home, "audit", "set-aside")
+    assert shown.returncode == 0, shown.stderr
+    assert target["id"] in shown.stdout and "CERT-EU" in shown.stdout, shown.stdout

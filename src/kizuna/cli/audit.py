@@ -16,7 +16,7 @@ from kizuna.core.ledger_heads import HEADS_FILE, head_dict, parse_head
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.errors import InvalidInput
 from kizuna.services import ledger as ledger_service
-from kizuna.services import ledger_peers
+from kizuna.services import ledger_peers, sealing
 from kizuna.services import parties as party_service
 from kizuna.services import users as user_service
 
@@ -122,6 +122,27 @@ def audit_show(env: Env, object_id: str | None) -> None:
             e.released_id if e.released_id != e.object_id else "-",
             e.agreement or "-",
             e.rules,
+        )
+    env.console.print(table)
+
+
+@audit.command("set-aside")
+@click.option("--object", "object_id", help="Only copies of this object.")
+@pass_env
+def audit_set_aside(env: Env, object_id: str | None) -> None:
+    """Quarantined copies (tampered on the way, say) that the sealed, genuine copy of the same
+    version replaced: kept here for you, never released."""
+    node = env.node()
+    names = {p.id: p.name for p in party_service.all_parties(node)}
+    table = Table("time", "object", "version", "came from", "why quarantined", "replaced by")
+    for c in sealing.set_aside(node, object_id):
+        table.add_row(
+            format_timestamp(c.set_aside_us),
+            c.id,
+            format_timestamp(c.modified),
+            names.get(c.submitted_by, c.submitted_by),
+            c.reason,
+            names.get(c.replaced_by, c.replaced_by),
         )
     env.console.print(table)
 

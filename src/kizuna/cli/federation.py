@@ -99,6 +99,11 @@ def sync(env: Env, only: str | None, timeout: float) -> None:
                 f"{r.quarantined} quarantined, {r.pushed} pushed, "
                 f"{r.agreements} agreement copies"
             )
+            if r.replaced:
+                env.console.print(
+                    f"[yellow]{r.peer}[/]: its sealed copies replaced {r.replaced} quarantined "
+                    "ones, set aside (`kizuna audit set-aside` lists them)"
+                )
     if failed:
         raise SystemExit(1)
 

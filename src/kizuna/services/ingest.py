@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, true
+from sqlalchemy import Connection, bindparam, delete, insert, select, true
 
 from kizuna.core.consents import CONSENT_TYPE, InvalidConsent, parse_consent
 from kizuna.core.handling import Handling
@@ -44,10 +45,13 @@ from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
 from kizuna.storage import seals as seal_store
+from kizuna.storage import set_aside as set_aside_store
 from kizuna.storage.schema import objects as objects_table
 from kizuna.storage.schema import pending_markings
 
 # How an object version reached the node (DESIGN.md "Storage and identity rules").
+log = logging.getLogger("kizuna.ingest")
+
 PATHS = ("taxii", "api", "import", "sync", "registry", "derived")
 _PARTY_PATHS = ("taxii", "api")
 # Types whose arrival changes what the gate knows (services.state reloads on the next request).
@@ -64,6 +68,8 @@ class Outcome:
     error: KizunaError | None = None
     date_added: int | None = None
     quarantined: bool = False
+    # A quarantined copy of the same version was set aside for this sealed one (storage.set_aside).
+    replaced: bool = False
 
     @property
     def ok(self) -> bool:
@@ -440,6 +446,7 @@ def _write(
     existing = store.existing_versions(conn, (c.new.id for c in checked))
     fresh: list[_Checked] = []
     seen: dict[tuple[str, int], str] = {}
+    replaced: list[int] = []
     for c in checked:
         key = (c.new.id, c.new.modified)
         version = _version_string(c.obj)
@@ -463,6 +470,14 @@ def _write(
                 (v.digest for v in existing.get(c.new.id, ()) if v.modified == c.new.modified),
                 None,
             )
+        if (
+            prior is not None
+            and prior != c.new.digest
+            and key not in seen
+            and _replaces_quarantined(node, conn, c, existing)
+        ):
+            prior = None
+            replaced.append(c.index)
         if prior is not None:
             if prior == c.new.digest:
                 results[c.index] = Outcome(c.new.id, version, "unchanged")
@@ -505,8 +520,63 @@ def _write(
     if pending:
         conn.execute(insert(pending_markings), pending)
     for c, d in zip(fresh, dates, strict=True):
-        results[c.index] = Outcome(c.new.id, _version_string(c.obj), "stored", None, d)
+        results[c.index] = Outcome(
+            c.new.id, _version_string(c.obj), "stored", None, d, replaced=c.index in replaced
+        )
     return fresh
+
+
+_HELD_COPY = select(
+    objects_table.c.date_added,
+    objects_table.c.digest,
+    objects_table.c.handling,
+    objects_table.c.submitted_by,
+    objects_table.c.path,
+    objects_table.c.content,
+).where(objects_table.c.id == bindparam("id"), objects_table.c.modified == bindparam("m"))
+
+
+def _replaces_quarantined(
+    node: Node, conn: Connection, c: _Checked, existing: dict[str, list[store.VersionKey]]
+) -> bool:
+    """Whether ``c``, a copy whose originator's seal verified, replaces a quarantined copy of
+    the same version with other content; if so the quarantined copy is set aside (kept for the
+    operator, never released) and removed from the store, and the operator is told.
+
+    A quarantined copy never blocks the genuine one: a path that tampered once would otherwise
+    keep the version out of this node, and out of every node that pulls from it, for good.
+    """
+    if Handling.from_json(c.new.handling).quarantine is not None:
+        return False  # a copy without a valid seal never replaces anything
+    row = conn.execute(_HELD_COPY, {"id": c.new.id, "m": c.new.modified}).first()
+    if row is None:
+        return False
+    reason = Handling.from_json(row.handling).quarantine
+    if reason is None:
+        return False  # the held copy is the sealed one: the new copy is a conflict
+    set_aside_store.put(
+        conn,
+        set_aside_store.SetAside(
+            id=c.new.id,
+            modified=c.new.modified,
+            digest=row.digest,
+            submitted_by=row.submitted_by,
+            path=row.path,
+            reason=reason,
+            content=bytes(row.content),
+            set_aside_us=node.now(),
+            replaced_by=c.new.submitted_by,
+        ),
+    )
+    store.delete_versions(conn, [int(row.date_added)])
+    existing[c.new.id] = [v for v in existing.get(c.new.id, ()) if v.modified != c.new.modified]
+    log.warning(
+        "set aside a quarantined copy of %s (%s); the sealed copy from %s replaces it",
+        c.new.id,
+        reason,
+        c.new.submitted_by,
+    )
+    return True
 
 
 # A version's place among its object's versions: (modified, unique order, date_added or None).

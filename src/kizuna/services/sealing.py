@@ -22,6 +22,7 @@ from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
 from kizuna.storage import seals as seal_store
+from kizuna.storage import set_aside as set_aside_store
 from kizuna.storage.schema import objects as objects_table
 
 if TYPE_CHECKING:
@@ -231,3 +232,9 @@ def _expected_signer(obj: Mapping[str, Any], submitter: str, parties: Mapping[st
     if derived or not isinstance(creator, str) or creator not in parties:
         return submitter
     return creator
+
+
+def set_aside(node: Node, object_id: str | None = None) -> list[set_aside_store.SetAside]:
+    """Quarantined copies a sealed, genuine copy replaced (ingest keeps them; never released)."""
+    with node.db.read() as conn:
+        return set_aside_store.listed(conn, object_id)

@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from kizuna.core.seals import SEAL_TYPE
+from kizuna.core.signing import canonical, digest
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.taxii import Filters, Query
 from kizuna.errors import KizunaError
@@ -52,6 +53,8 @@ class PeerResult:
     pulled: int = 0
     stored: int = 0
     quarantined: int = 0
+    # Quarantined copies the sealed, genuine copy replaced (kept aside: storage.set_aside).
+    replaced: int = 0
     pushed: int = 0
     agreements: int = 0
     error: str | None = None
@@ -205,6 +208,7 @@ async def _pull(
             if o.status == "stored" and obj.get("type") != SEAL_TYPE
         )
         result.quarantined += sum(1 for o in outcomes if o.quarantined)
+        result.replaced += sum(1 for o in outcomes if o.replaced)
         new_cursor = cursor
         if page.last_added is not None:
             try:
@@ -238,7 +242,8 @@ def _not_held(node: Node, objects: list[dict[str, Any]]) -> list[dict[str, Any]]
     verifying those again would change nothing: a held version is immutable (another with the
     same id and modified is refused as a conflict), and a seal that is new for a held version
     still goes to ingest, which checks it against the stored version (and so lifts a
-    quarantine that waited for it)."""
+    quarantine that waited for it). A version held quarantined goes to ingest again: a sealed
+    copy with other content replaces it (ingest sets the quarantined one aside)."""
     keys: dict[int, tuple[str, int]] = {}
     for i, obj in enumerate(objects):
         oid = obj.get("id")
@@ -255,15 +260,29 @@ def _not_held(node: Node, objects: list[dict[str, Any]]) -> list[dict[str, Any]]
         existing = store.existing_versions(conn, {oid for oid, _ in keys.values()})
         held = {(oid, v.modified) for oid, versions in existing.items() for v in versions}
         sealed = seal_store.find(conn, held)
+        suspect = store.quarantined_versions(conn, existing)
+        digests = {(oid, v.modified): v.digest for oid, vs in existing.items() for v in vs}
     kept: list[dict[str, Any]] = []
     for i, obj in enumerate(objects):
         if i in keys:
-            new = keys[i] not in held
+            # A version held as a quarantined copy with other content is not held: the
+            # sealed copy replaces it (ingest). With the same content, its seal lifts the
+            # quarantine (below) and the object adds nothing.
+            new = keys[i] not in held or (
+                keys[i] in suspect and _digest_of(obj) != digests[keys[i]]
+            )
         else:
             new = obj.get("type") != SEAL_TYPE or _seal_is_new(obj, held, sealed)
         if new:
             kept.append(obj)
     return kept
+
+
+def _digest_of(obj: dict[str, Any]) -> str | None:
+    try:
+        return digest(canonical(obj))
+    except ValueError:
+        return None  # ingest reports it
 
 
 def _seal_is_new(

@@ -149,6 +149,19 @@ def existing_versions(conn: Connection, ids: Iterable[str]) -> dict[str, list[Ve
     return out
 
 
+def quarantined_versions(conn: Connection, ids: Iterable[str]) -> set[tuple[str, int]]:
+    """The (id, modified) of the given ids' versions held quarantined (no valid seal)."""
+    out: set[tuple[str, int]] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        rows = conn.execute(
+            select(objects.c.id, objects.c.modified).where(
+                objects.c.id.in_(chunk), objects.c.handling.like('%"quarantine"%')
+            )
+        )
+        out.update((r[0], int(r[1])) for r in rows)
+    return out
+
+
 def allocate_dates(conn: Connection, count: int, now_us: int) -> int:
     """Reserve ``count`` consecutive ``date_added`` values; returns the first.
 

@@ -253,6 +253,23 @@ seals = Table(
     Column("received_from", String(64)),
 )
 
+# Copies set aside: a quarantined copy (its seal did not verify: tampered on the way, say) that
+# the sealed, genuine copy of the same version replaced. Kept for the operator, never released.
+set_aside = Table(
+    "set_aside",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("modified", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", String(80), primary_key=True),
+    Column("submitted_by", String(64), nullable=False),
+    Column("path", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("set_aside_us", BigInteger, nullable=False),
+    # The party whose sealed copy replaced it.
+    Column("replaced_by", String(64), nullable=False),
+)
+
 # Peers: other nodes this node pulls from (and optionally pushes to) over TAXII 2.1.
 peers = Table(
     "peers",
