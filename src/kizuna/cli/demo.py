@@ -371,6 +371,9 @@ async def _run(demo: Demo, once: bool) -> int:
     try:
         await _agree(demo)
         await _story(demo)
+        from kizuna.cli import demo_attribution
+
+        await demo_attribution.chapter(demo, 7)
         demo.say("")
         _summary(demo)
         if demo.failures:
