@@ -118,7 +118,7 @@ def _check_hash(beside: Path, raw: bytes, algorithm: str) -> str:
 
 
 @functools.cache
-def _validator() -> Any:
+def validator() -> Any:
     """The `csaf` package's CSAF 2.0 validator, imported without its logging set-up: on import
     it calls logging.basicConfig, which would print every kizuna log record on stderr."""
     root = logging.getLogger()
@@ -133,7 +133,7 @@ def _validator() -> Any:
 
 def _validate(path: Path, document: Any) -> list[str]:
     """Schema errors raise; the mandatory tests that fail come back as notes."""
-    report = _validator()(document, path=str(path), preset="basic")
+    report = validator()(document, path=str(path), preset="basic")
     notes = []
     for result in report.results:
         if result.passed or result.skipped:
