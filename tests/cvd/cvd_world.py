@@ -4,6 +4,7 @@ handling keeps a non-participant out), and a case about a Japanese vendor's PLC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kizuna.core import agreements as core
 from kizuna.core.cvd.case import Product, Vendor, Vulnerability
@@ -35,7 +36,7 @@ def build(node: Node, *, disclosure: bool = True) -> World:
                                 public_keys=(public_key_of(keys[name]),))
         for name, (j, k, s) in PARTNERS.items()
     }  # fmt: skip
-    template: dict = {
+    template: dict[str, Any] = {
         "title": "CVD partnership (test)",
         "parties": ["BSI", *PARTNERS],
         "valid_from": "2026-01-01T00:00:00Z",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 import pytest
 from cvd_world import VECTOR, World, build, open_case
@@ -11,14 +14,15 @@ from kizuna.errors import InvalidInput, NotFound
 from kizuna.services import cvd, gate
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
+from kizuna.storage.objects import StoredVersion
 
 
 @pytest.fixture
-def w(make_node) -> World:
+def w(make_node: Callable[..., Node]) -> World:
     return build(make_node("BSI", jurisdiction="DE", kind="government", scheme="DE"))
 
 
-def case_versions(node: Node, case_id: str):
+def case_versions(node: Node, case_id: str) -> list[StoredVersion]:
     with node.db.read() as conn:
         return [store.latest(conn, [case_id])[case_id], *store.referencing(conn, case_id)]
 
@@ -64,7 +68,9 @@ def test_a_case_records_everything_and_folds_the_same_for_a_coordinator(w: World
         (lambda n, c: cvd.embargo_propose(n, c, days=200), "at most 90 days"),
     ],
 )  # fmt: skip
-def test_a_wrong_transition_is_refused_and_stores_nothing(w: World, act, words: str) -> None:
+def test_a_wrong_transition_is_refused_and_stores_nothing(
+    w: World, act: Callable[..., Any], words: str
+) -> None:
     cid = open_case(w)
     before = [(v.id, v.modified) for v in case_versions(w.node, cid)]
     with pytest.raises(InvalidInput, match=words):

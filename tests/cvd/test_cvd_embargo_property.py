@@ -4,6 +4,8 @@ of events (proposals, acceptances, invitations, answers, statements, statuses, e
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cvd_world import World, build, open_case
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.services import cvd, gate
 from kizuna.storage import objects as store
+from kizuna.storage.objects import StoredVersion
 
 OTHERS = ("Nippon PLC PSIRT", "CERT-EU", "Mallory")
 ops = st.one_of(
@@ -25,7 +28,7 @@ ops = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from kizuna.services.node import init_node
     from support import FakeClock, SeqIds
 
@@ -36,13 +39,13 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     node.close()
 
 
-def every_version(w: World, case_id: str):
+def every_version(w: World, case_id: str) -> list[StoredVersion]:
     with w.node.db.read() as conn:
         ids = [case_id, *(v.id for v in store.referencing(conn, case_id))]
         return [v for i in ids for v in store.versions_of(conn, i)]
 
 
-def run(w: World, case_id: str, op: tuple) -> None:
+def run(w: World, case_id: str, op: tuple[Any, ...]) -> None:
     n, kind = w.node, op[0]
     if kind == "propose":
         cvd.embargo_propose(n, case_id, days=op[1])
@@ -71,7 +74,9 @@ def run(w: World, case_id: str, op: tuple) -> None:
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ops, max_size=10))
-def test_no_case_object_reaches_a_non_participant(world: World, steps: list[tuple]) -> None:
+def test_no_case_object_reaches_a_non_participant(
+    world: World, steps: list[tuple[Any, ...]]
+) -> None:
     w = world
     case_id = open_case(w)
     for op in steps:

@@ -239,6 +239,51 @@ def settings_command(env: Env, name: str | None, value: str | None, reset: bool)
         click.echo(f"{name} = {node.settings()[name]}")
 
 
+@click.group("node")
+def node_group() -> None:
+    """This node: its party and keys."""
+
+
+@node_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_env
+def node_show(env: Env, as_json: bool) -> None:
+    """Show the home party, the public key the node signs with and its fingerprint, and every
+    key of the home party (older ones verify what they signed)."""
+    import orjson
+
+    from kizuna.services import keys
+
+    node = env.node()
+    party = node.home_party
+    listed = keys.keys_of(node, party)
+    current = next(k for k in listed if k.signing)
+    if as_json:
+        click.echo(
+            orjson.dumps(
+                {
+                    "party": party.id,
+                    "name": party.name,
+                    "jurisdiction": party.jurisdiction,
+                    "public_key": current.public_key,
+                    "key_id": current.key_id,
+                    "fingerprint": current.fingerprint,
+                    "keys": [k.to_json() for k in listed],
+                },
+                option=orjson.OPT_INDENT_2,
+            )
+        )
+        return
+    click.echo(f"party        {party.name} ({party.jurisdiction})")
+    click.echo(f"id           {party.id}")
+    click.echo(f"public key   {current.public_key}")
+    click.echo(f"key id       {current.key_id}")
+    click.echo(f"fingerprint  {current.fingerprint}")
+    for k in listed:
+        state = "signing" if k.signing else "verifies what it signed"
+        click.echo(f"key          {k.key_id}  added {k.added or '-'}  {state}")
+
+
 @click.command("backup")
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @pass_env
@@ -280,4 +325,13 @@ def restore_command(env: Env, source: Path) -> None:
     )
 
 
-COMMANDS = [init, serve, quickstart, db, settings_command, backup_command, restore_command]
+COMMANDS = [
+    init,
+    serve,
+    quickstart,
+    db,
+    settings_command,
+    backup_command,
+    restore_command,
+    node_group,
+]

@@ -49,6 +49,29 @@ def key() -> None:
     """Ed25519 key files, for parties that sign agreements and consents on their own machines."""
 
 
+@key.command("rotate")
+@pass_env
+def key_rotate(env: Env) -> None:
+    """Give this node a new Ed25519 key.
+
+    The old public key stays among the home party's keys, so what it sealed and the ledger
+    checkpoints it signed still verify; everything signed from now on uses the new key. Peers
+    learn the new key from an announcement signed by the old one, which they pull like any
+    object. The old key file is kept as node.key.<key id>.retired (0600). Restart `kizuna
+    serve` afterwards (a running server signs with the key it started with).
+    """
+    from kizuna.services import keys
+
+    done = keys.rotate(env.node())
+    click.echo(done.new_public_key)
+    env.err.print(
+        f"[green]key rotated[/]: {done.old_key_id} -> {done.new_key_id} "
+        f"({keys.fingerprint(done.new_public_key)}); announcement {done.announcement};"
+        f" old key kept in {done.retired_file}",
+        soft_wrap=True,
+    )
+
+
 @key.command("create")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def key_create(path: Path) -> None:

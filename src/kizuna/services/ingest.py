@@ -40,7 +40,7 @@ from kizuna.errors import (
     OriginatorMismatch,
     VersionConflict,
 )
-from kizuna.services import sealing, state
+from kizuna.services import keys, sealing, state
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage import parties as party_store
@@ -227,6 +227,10 @@ def ingest(
     parties = state.current(node).parties
     home = node.home_party.id
     results: dict[int, Outcome] = {}
+    # A party's new key, announced with its old key's signature, counts for the seals after it.
+    learned, bad_rotations = keys.accept_rotations(node, objects, parties)
+    if learned:
+        parties = state.current(node).parties
     too_deep = _too_deep(objects, node.settings()["max_object_depth"])
     # A too deep object is seen by nothing below: each layer would have to walk it.
     shallow = [None if i in too_deep else obj for i, obj in enumerate(objects)]
@@ -238,6 +242,8 @@ def ingest(
         try:
             if index in too_deep:
                 raise too_deep[index]
+            if index in bad_rotations:
+                raise bad_rotations[index]
             relayed = index in screened.relayed
             candidates.append((index, obj, *_prepare(obj, submitter, path, parties, relayed)))
         except KizunaError as exc:
