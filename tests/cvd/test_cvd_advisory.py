@@ -3,16 +3,19 @@ every mandatory test), through csaf's writer; never while the embargo is active.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from cvd_world import VECTOR, World, build, open_case
 
 from csaf_check import assert_valid
 from kizuna.errors import InvalidInput
 from kizuna.services import cvd
+from kizuna.services.node import Node
 
 
 @pytest.fixture
-def w(make_node) -> World:
+def w(make_node: Callable[..., Node]) -> World:
     return build(make_node("BSI", jurisdiction="DE", kind="government", scheme="DE"))
 
 
