@@ -56,6 +56,11 @@ class Route:
 
 
 T = "/taxii2/root/collections"
+# The console's pages answer a person's session, never a token: called with the partner's token
+# they send it to the login page. What a partner's person sees there is its party's TAXII view,
+# through the same gate (services.console); tests/console/test_console_pages.py checks every
+# listing page against the partner's TAXII view.
+CONSOLE = "console page: a session, not a token (see tests/console)"
 OBJ = f"{T}/{{collection_id}}/objects/{{object_id}}/"
 
 ROUTES: dict[str, Route] = {
@@ -169,6 +174,29 @@ ROUTES: dict[str, Route] = {
     "GET /api/docs": Route(False, "the API's documentation page", (Call("GET", "/api/docs"),)),
     "GET /docs/oauth2-redirect": Route(False, "Swagger UI helper page", (
         Call("GET", "/docs/oauth2-redirect"),)),
+    "GET /login": Route(False, CONSOLE, (Call("GET", "/login"),)),
+    "POST /login": Route(False, CONSOLE, (Call("POST", "/login"),)),
+    "POST /logout": Route(False, CONSOLE, (Call("POST", "/logout"),)),
+    "GET /static/{name}": Route(False, CONSOLE, (Call("GET", "/static/console.css"),)),
+    "GET /": Route(False, CONSOLE, (Call("GET", "/"),)),
+    "GET /search": Route(False, CONSOLE, (Call("GET", "/search?q=canary"),)),
+    "GET /object/{object_id}": Route(False, CONSOLE, (Call("GET", "/object/{withheld}"),)),
+    "GET /partners": Route(False, CONSOLE, (Call("GET", "/partners"),)),
+    "GET /partners/{name}": Route(False, CONSOLE, (Call("GET", "/partners/BSI"),)),
+    "GET /consents": Route(False, CONSOLE, (Call("GET", "/consents"),)),
+    "GET /agreements": Route(False, CONSOLE, (Call("GET", "/agreements"),)),
+    "GET /import": Route(False, CONSOLE, (Call("GET", "/import"),)),
+    "GET /ledger": Route(False, CONSOLE, (Call("GET", "/ledger"),)),
+    "GET /cvd": Route(False, CONSOLE, (Call("GET", "/cvd"),)),
+    "GET /attribution": Route(False, CONSOLE, (Call("GET", "/attribution"),)),
+    "POST /consents/{request_id}/grant": Route(False, CONSOLE, (
+        Call("POST", "/consents/x/grant"),)),
+    "POST /consents/{request_id}/refuse": Route(False, CONSOLE, (
+        Call("POST", "/consents/x/refuse"),)),
+    "POST /agreements/{agreement_id}/sign": Route(False, CONSOLE, (
+        Call("POST", "/agreements/x/sign"),)),
+    "POST /agreements/upload": Route(False, CONSOLE, (Call("POST", "/agreements/upload"),)),
+    "POST /import": Route(False, CONSOLE, (Call("POST", "/import"),)),
 }  # fmt: skip
 
 
