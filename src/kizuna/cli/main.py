@@ -65,6 +65,7 @@ def _register() -> None:
         attribution,
         audit,
         correlation,
+        cvd,
         demo,
         federation,
         io,
@@ -74,7 +75,19 @@ def _register() -> None:
         users,
     )
 
-    modules = (demo, node, parties, io, trust, audit, federation, correlation, users, attribution)
+    modules = (
+        demo,
+        node,
+        parties,
+        io,
+        trust,
+        audit,
+        federation,
+        correlation,
+        users,
+        attribution,
+        cvd,
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)

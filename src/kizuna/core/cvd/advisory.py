@@ -112,10 +112,8 @@ def to_advisory(
                 notes.append(Note("other", f"CVSS {c['version']}: {c['vector']} "
                                   f"(base score {c['base_score']}, {c['severity']})",
                                   title="CVSS v4.0 score"))  # fmt: skip
-        if v.get("description"):
-            notes.insert(
-                0, Note("description", v["description"], title="Vulnerability description")
-            )
+        text = v.get("description") or v.get("title") or str(v["name"])
+        notes.insert(0, Note("description", text, title="Vulnerability description"))
         ids = v["ids"]
         others = tuple(VulnerabilityId(s.upper(), i) for s, i in sorted(ids.items())
                        if s in ("euvd", "jvn"))  # fmt: skip
