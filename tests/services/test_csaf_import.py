@@ -84,6 +84,10 @@ def test_oasis_examples_round_trip_without_losing_a_field(sqlite_node: Node) -> 
         assert document_text(note).encode() == original, f
         assert orjson.loads(document_text(note)) == doc
         mine = [vulns[ref] for ref in note["object_refs"] if ref in vulns]
+        # Under the document's TLP; a document naming none is stored unmarked.
+        label = doc["document"].get("distribution", {}).get("tlp", {}).get("label")
+        expected = [TLP_MARKING_ID["clear"]] if label == "WHITE" else None
+        assert {str(o.get("object_marking_refs")) for o in [note, *mine]} == {str(expected)}, f
         assert len(mine) == len(doc.get("vulnerabilities", ())), f
         for v, source in zip(mine, doc.get("vulnerabilities", ()), strict=True):
             refs = {(r["source_name"], r.get("external_id")) for r in v["external_references"]}
@@ -91,6 +95,9 @@ def test_oasis_examples_round_trip_without_losing_a_field(sqlite_node: Node) -> 
                 assert ("cve", source["cve"]) in refs
             if "cwe" in source:
                 assert ("cwe", source["cwe"]["id"]) in refs
+    # The one mandatory test an OASIS example fails is named in the report, the file imported.
+    (failing,) = {w.where for w in report.warnings if "mandatory test" in w.reason}
+    assert failing.endswith("2022-evd-uc-08-001.json")
     # Importing the same documents again stores nothing new.
     again = importer.import_paths(sqlite_node, files, resume=False)
     assert (again.stored, again.unchanged, again.failures) == (0, report.stored, [])
@@ -98,23 +105,19 @@ def test_oasis_examples_round_trip_without_losing_a_field(sqlite_node: Node) -> 
 
 @pytest.mark.parametrize("tlp", ["clear", "amber+strict", "red"])
 def test_what_kizuna_writes_imports_under_its_tlp_and_round_trips(
-    sqlite_node: Node, tmp_path: Path, tlp: str
+    node: Node, tmp_path: Path, tlp: str
 ) -> None:
     for write in (write_advisory, write_vex):
         doc = write(advisory(tlp=tlp))
         path = tmp_path / f"{write.__name__}.json"
         path.write_bytes(dumps(doc))
-        report = importer.import_paths(sqlite_node, [path])
+        report = importer.import_paths(node, [path])
         assert report.failures == [] and report.warnings == []
-        (vuln,) = [v for v in held(sqlite_node, "vulnerability") if v["name"] == "CVE-2026-12345"][
-            -1:
-        ]
+        (vuln,) = [v for v in held(node, "vulnerability") if v["name"] == "CVE-2026-12345"][-1:]
         assert vuln["object_marking_refs"] == [TLP_MARKING_ID[tlp]]
         (score,) = [s for s in vuln["x_kizuna_cvss"] if s["version"] == "3.1"]
         assert (score["base_score"], score["base_severity"]) == (9.8, "CRITICAL")
-        note = next(
-            n for n in held(sqlite_node, "note") if doc["document"]["category"] in n["abstract"]
-        )
+        note = next(n for n in held(node, "note") if doc["document"]["category"] in n["abstract"])
         assert orjson.loads(document_text(note)) == doc
         assert failures(orjson.loads(document_text(note))) == {}
 
@@ -146,14 +149,12 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD), ids=sorted(BAD))
-def test_bad_csaf_is_refused_and_nothing_stored(
-    sqlite_node: Node, tmp_path: Path, case: str
-) -> None:
+def test_bad_csaf_is_refused_and_nothing_stored(node: Node, tmp_path: Path, case: str) -> None:
     data, reason = BAD[case]
-    before = count(sqlite_node)
-    report = importer.import_paths(sqlite_node, [_bad(tmp_path, "bad.json", data)])
+    before = count(node)
+    report = importer.import_paths(node, [_bad(tmp_path, "bad.json", data)])
     assert len(report.failures) == 1 and reason in report.failures[0].reason
-    assert count(sqlite_node) == before
+    assert count(node) == before
 
 
 def test_tampered_file_fails_its_sha512_and_nothing_is_stored(
