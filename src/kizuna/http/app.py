@@ -12,14 +12,16 @@ from kizuna.http import api, attribution, console, errors, federation, taxii, tr
 from kizuna.http.actions import RecordWrites
 from kizuna.http.auth import metrics_reader
 from kizuna.http.observe import Observe
-from kizuna.services import ledger_checkpoints
+from kizuna.services import background, ledger_checkpoints
 from kizuna.services.node import Node
 
 
 @contextlib.asynccontextmanager
 async def _background(app: FastAPI) -> AsyncIterator[None]:
-    """What runs while serving: ledger checkpoints when due, and sync with peers."""
+    """What runs while serving: ledger checkpoints when due, and sync with peers, in the one
+    process of the node that holds its lease (services.background)."""
     async with (
+        background.while_serving(app.state.node),
         ledger_checkpoints.while_serving(app.state.node),
         federation.background_sync(app),
     ):

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.http.api import json, require_home
 from kizuna.http.auth import caller
-from kizuna.services import parties
+from kizuna.services import background, parties
 from kizuna.services import peers as peer_service
 from kizuna.services import sync as sync_service
 from kizuna.services.node import Node
@@ -77,7 +77,7 @@ async def background_sync(app: FastAPI) -> AsyncIterator[None]:
 async def _loop(node: Node, interval: int) -> None:
     while True:
         await asyncio.sleep(interval)
-        if not peer_service.all_peers(node):
+        if not background.leading(node) or not peer_service.all_peers(node):
             continue
         try:
             await sync_service.sync_all(node)

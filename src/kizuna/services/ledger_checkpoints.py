@@ -20,6 +20,7 @@ from kizuna.core import ledger as core_ledger
 from kizuna.core import signing
 from kizuna.core.ledger import Checkpoint
 from kizuna.core.ledger_heads import checkpoint_due
+from kizuna.services import background
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import ledger_heads as heads_file
@@ -104,6 +105,8 @@ async def while_serving(node: Node) -> AsyncIterator[None]:
 async def _loop(node: Node, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
+        if not background.leading(node):
+            continue  # another process of the node does it
         try:
             await asyncio.to_thread(checkpoint, node, only_if_due=True)
         except Exception:
