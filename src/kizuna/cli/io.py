@@ -13,8 +13,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from kizuna.cli.context import Env
 from kizuna.core.parties import Party
+from kizuna.services import csaf_import, importer, withholding
 from kizuna.services import export as export_service
-from kizuna.services import importer, withholding
 from kizuna.services import ledger as ledger_service
 from kizuna.services import misp as misp_service
 from kizuna.services import parties as party_service
@@ -261,4 +261,23 @@ def export_command(env: Env, recipient: str, out: Path | None, fmt: str) -> None
     )
 
 
-COMMANDS = [import_command, export_command]
+@click.group("csaf")
+def csaf_group() -> None:
+    """CSAF 2.0 documents this node imported (`kizuna import` reads them; docs/csaf.md)."""
+
+
+@csaf_group.command("show")
+@click.argument("key")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@pass_env
+def csaf_show(env: Env, key: str, out: Path | None) -> None:
+    """Write back the CSAF document KEY (its tracking id or its note's id) exactly as imported."""
+    text = csaf_import.stored_document(env.node(), key).encode()
+    write_chunks([text], out)
+
+
+COMMANDS = [import_command, export_command, csaf_group]

@@ -20,10 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kizuna.core.csaf.stix import Converted, is_csaf, to_stix
-from kizuna.errors import InvalidCsaf
+import orjson
 
-__all__ = ["Checked", "Keyring", "check", "is_csaf"]
+from kizuna.core.csaf.stix import CSAF_SOURCE, Converted, document_text, is_csaf, to_stix
+from kizuna.errors import InvalidCsaf, InvalidInput, NotFound
+from kizuna.services.node import Node
+from kizuna.storage import objects as store
+
+__all__ = ["Checked", "Keyring", "check", "is_csaf", "stored_document"]
 
 _HASHES = (".sha512", ".sha256")
 _SHOWN = 3
@@ -144,3 +148,33 @@ def _validate(path: Path, document: Any) -> list[str]:
             raise InvalidCsaf(f"{path}: not valid CSAF 2.0 (JSON schema): {found}{more}")
         notes.append(f"mandatory test {result.id} ({result.title}) fails: {found}{more}")
     return notes
+
+
+def stored_document(node: Node, key: str) -> str:
+    """The text of a CSAF document this node imported, exactly as imported.
+
+    `key` is the note's id or the document's tracking id; a tracking id that more than one held
+    document carries (a security advisory and its VEX, two publishers) must be given as a note id.
+    """
+    with node.db.read() as conn:
+        if key.startswith("note--"):
+            rows = list(store.latest(conn, [key]).values())
+        else:
+            rows = [v for v in store.of_type(conn, "note") if v.is_latest]
+    found = []
+    for row in rows:
+        note = orjson.loads(row.content)
+        refs = note.get("external_references") or ()
+        tracked = any(r.get("source_name") == CSAF_SOURCE for r in refs)
+        if tracked and (key == note["id"] or any(r.get("external_id") == key for r in refs)):
+            found.append(note)
+    if not found:
+        raise NotFound(
+            f"{key}: no CSAF document imported on this node has this note or tracking id"
+        )
+    if len(found) > 1:
+        ids = ", ".join(f"{n['id']} ({n['abstract']})" for n in found)
+        raise InvalidInput(
+            f"{key}: {len(found)} CSAF documents carry this tracking id; give one: {ids}"
+        )
+    return document_text(found[0])
