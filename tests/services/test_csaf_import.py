@@ -236,3 +236,16 @@ def test_a_signature_that_does_not_verify_stores_nothing(
     (failure,) = report.failures
     assert "OpenPGP signature does not verify" in failure.reason
     assert count(sqlite_node) == before
+
+
+def test_a_cisa_signature_by_a_key_not_given_is_refused_naming_the_key(
+    sqlite_node: Node, tmp_path: Path, signer: tuple[gnupg.GPG, Path]
+) -> None:
+    """CISA's real .asc, checked against a key that is not CISA's: refused, nothing stored."""
+    _, public = signer
+    before = count(sqlite_node)
+    path = _cisa_copy(tmp_path)
+    report = importer.import_paths(sqlite_node, [path], csaf_keys=public)
+    (failure,) = report.failures
+    assert "signed by key" in failure.reason and "not among the keys given" in failure.reason
+    assert count(sqlite_node) == before
