@@ -27,9 +27,10 @@ from stix_factory import TAXII_HEADERS, TLP, envelope, indicator, stix_id
 from taxii_harness import Caller, Taxii, fresh_node, make_taxii
 
 from kizuna.cli.main import cli
+from kizuna.core.cvd.case import Vulnerability
 from kizuna.core.parties import Party
 from kizuna.core.taxii import INBOX, RELEASED
-from kizuna.services import attribution, export, ledger, view
+from kizuna.services import attribution, cvd, export, ledger, view
 from kizuna.services.node import Node
 from kizuna.storage.schema import objects
 
@@ -160,6 +161,26 @@ ROUTES: dict[str, Route] = {
                 Call("POST", f"/api/attribution/statements/{{withheld}}/{part}", b"{}"),))
         for part in ("decision", "release")
     },
+    # --- coordinated vulnerability disclosure (JSON API) ------------------------------------------
+    "GET /api/cvd/cases": Route(True, "the cases the gate releases to the caller", (
+        Call("GET", "/api/cvd/cases"),)),
+    "GET /api/cvd/cases/{case_id}": Route(True, "a case's objects through the gate", (
+        Call("GET", "/api/cvd/cases/{cvd}"),
+        Call("GET", "/api/cvd/cases/{withheld}"))),
+    "POST /api/cvd/cases": Route(False, "home party only; others get 403", (
+        Call("POST", "/api/cvd/cases", b"{}"),)),
+    **{
+        f"POST /api/cvd/cases/{{case_id}}/{part}": Route(
+            False, "acts on a case: a partner that may not see it gets the unknown-case 404, "
+            "the invited party its own answer, the vendor's party its own status", (
+                Call("POST", f"/api/cvd/cases/{{cvd}}/{part}", b"{}"),
+                Call("POST", f"/api/cvd/cases/{{withheld}}/{part}", b"{}")))
+        for part in ("invite", "accept", "decline", "status", "vex", "embargo/propose",
+                     "embargo/accept", "embargo/exit", "statements", "ssvc", "cvss", "advisory")
+    },
+    "POST /api/cvd/cases/{case_id}/statements/{statement_id}": Route(
+        False, "home party only; a partner that may not see the case gets 404", (
+            Call("POST", "/api/cvd/cases/{cvd}/statements/{withheld}", b"{}"),)),
     # --- federation (JSON API) ------------------------------------------------------------------
     "GET /api/peers": Route(False, "the home party's peer list; others get 403", (
         Call("GET", "/api/peers"),)),
@@ -223,6 +244,7 @@ class World:
     report: dict[str, Any]
     status: str
     case: str = ""
+    cvd_case: str = ""
 
     @property
     def node(self) -> Node:
@@ -240,6 +262,7 @@ class World:
             report=self.report["id"],
             status=self.status,
             case=self.case,
+            cvd=self.cvd_case,
         )
 
 
@@ -292,7 +315,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         # An attribution case of the home party alone: withheld from the partner (rule 5).
         case = attribution.open_case(node, "gate case", [objs[3]["id"]], [])
-        yield World(face, partner, *objs, status=own.json()["id"], case=case)
+        # A CVD case of the home party alone: withheld from the partner (rule 5).
+        cvd_case = cvd.create(node, title="gate cvd case", reporter="home",
+                              vulnerabilities=[Vulnerability("gate vulnerability")])  # fmt: skip
+        yield World(face, partner, *objs, status=own.json()["id"], case=case, cvd_case=cvd_case)
         face.close()
 
 
@@ -349,6 +375,9 @@ def test_no_route_leaks_a_withheld_object(world: World, name: str, call: Call) -
     assert_no_leak(world, r.content, path)
     if world.case not in path:  # an attribution case of which the partner is no participant
         assert world.case.encode() not in r.content, "a withheld attribution case leaked"
+    if world.cvd_case not in path:  # a CVD case of which the partner is no participant
+        assert world.cvd_case.encode() not in r.content, "a withheld CVD case leaked"
+        assert b"gate cvd case" not in r.content
     if call.shows_released:
         assert r.status_code == 200
         assert RELEASED_CANARY in r.text

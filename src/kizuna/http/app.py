@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI, Response
 
 from kizuna import __version__
-from kizuna.http import api, attribution, console, errors, federation, taxii, trust
+from kizuna.http import api, attribution, console, cvd, errors, federation, taxii, trust
 from kizuna.http.actions import RecordWrites
 from kizuna.http.auth import metrics_reader
 from kizuna.http.observe import Observe
@@ -49,6 +49,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(api.router)
     app.include_router(trust.router)
     app.include_router(attribution.router)
+    app.include_router(cvd.router)
     app.include_router(federation.router)
     app.include_router(console.router)
 

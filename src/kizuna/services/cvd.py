@@ -110,8 +110,8 @@ def list_cases(node: Node, viewer: Party | None = None) -> list[wire.CaseState]:
         groupings = store.of_type(conn, "grouping")
     mine = [v for v in groupings if wire.role_of(orjson.loads(v.content)) == "case"]
     if viewer is not None and viewer.id != node.home_party.id:
-        mine = [v for v, d in gate.judge(node, viewer, mine) if d.released]
-        return [show(node, v.id, viewer) for v in mine]
+        released = {r.version.id for r in gate.release(node, viewer, mine).released}
+        return [show(node, v.id, viewer) for v in mine if v.id in released]
     return [show(node, v.id) for v in mine]
 
 
