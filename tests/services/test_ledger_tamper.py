@@ -475,12 +475,12 @@ def test_deleting_the_checkpoints_and_a_tail_is_caught_by_the_heads_file(ledger:
 
 def _shown(home: Path, object_id: str) -> set[str]:
     result = CliRunner(env={"COLUMNS": "400"}).invoke(
-        cli, ["--home", str(home), "audit", "show", "--object", object_id]
+        cli, ["--home", str(home), "audit", "show", "--object", object_id, "--limit", "100000"]
     )
     assert result.exit_code == 0, result.output
     found: set[str] = set()
     for line in result.stdout.splitlines():
-        cells = [c.strip() for c in re.split(r"[│┃|]", line)]
+        cells = [c.strip() for c in re.split(r"[│┃|\t]", line)]
         if object_id in cells:
             found.add(cells[cells.index(object_id) + 2])  # object, version, to
     return found

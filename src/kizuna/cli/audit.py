@@ -11,6 +11,7 @@ import orjson
 from rich.table import Table
 
 from kizuna.cli.context import Env
+from kizuna.cli.listing import emit, json_option
 from kizuna.core.ledger import Checkpoint, Problem
 from kizuna.core.ledger_heads import HEADS_FILE, head_dict, parse_head
 from kizuna.core.stix.timestamps import format_timestamp
@@ -106,24 +107,36 @@ def audit_verify(env: Env, head_files: tuple[Path, ...]) -> None:
 
 @audit.command("show")
 @click.option("--object", "object_id", help="Only releases of this object (or derivative).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1), help="Per page.")
+@click.option("--after", default=0, type=click.IntRange(0), help="The page after this entry.")
+@json_option
 @pass_env
-def audit_show(env: Env, object_id: str | None) -> None:
-    """Show ledger entries: where did my object go?"""
+def audit_show(env: Env, object_id: str | None, limit: int, after: int, as_json: bool) -> None:
+    """Show ledger entries, a page at a time: where did my object go?
+
+    The next page: --after with the last entry's number (printed on stderr when there is one).
+    """
     node = env.node()
     names = {p.id: p.name for p in party_service.all_parties(node)}
-    table = Table("#", "time", "object", "version", "to", "as", "under", "rules")
-    for e in ledger_service.show(node, object_id):
-        table.add_row(
-            str(e.seq),
+    page = ledger_service.show(node, object_id, after, limit + 1)
+    more, page = len(page) > limit, page[:limit]
+    rows = [
+        (
+            e.seq,
             format_timestamp(e.time_us),
             e.object_id,
             format_timestamp(e.object_modified),
             names.get(e.recipient, e.recipient),
-            e.released_id if e.released_id != e.object_id else "-",
-            e.agreement or "-",
+            e.released_id if e.released_id != e.object_id else None,
+            e.agreement,
             e.rules,
         )
-    env.console.print(table)
+        for e in page
+    ]
+    columns = ("seq", "time", "object", "version", "to", "released_as", "agreement", "rules")
+    emit(env, columns, rows, as_json=as_json)
+    if more:
+        env.err.print(f"more: kizuna audit show --after {page[-1].seq}", soft_wrap=True)
 
 
 @audit.command("set-aside")

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from kizuna.cli.context import Env
+from kizuna.cli.listing import emit, json_option
 from kizuna.cli.trust import consent
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.services import federation_messages
@@ -41,24 +42,47 @@ def peer_add(env: Env, url: str, party: str, token: str, push: bool) -> None:
 
 
 @peer.command("list")
+@json_option
 @pass_env
-def peer_list(env: Env) -> None:
+def peer_list(env: Env, as_json: bool) -> None:
     """List peers with their sync state and last error."""
     node = env.node()
-    table = Table("party", "url", "push", "cursor", "pulled", "pushed", "last ok", "last error")
-    for r in peer_service.all_peers(node):
-        name = party_service.find(node, r.party_id).name
-        table.add_row(
+    records = [(r, party_service.find(node, r.party_id).name) for r in peer_service.all_peers(node)]
+    if as_json:
+        fields = ("id", "party", "url", "push", "cursor", "pulled", "pushed", "last_ok",
+                  "last_error", "failures")  # fmt: skip
+        rows: list[tuple[object, ...]] = [
+            (
+                r.id,
+                name,
+                r.url,
+                bool(r.push),
+                format_timestamp(r.cursor) if r.cursor else None,
+                r.pulled,
+                r.pushed,
+                format_timestamp(r.last_ok_us) if r.last_ok_us else None,
+                r.last_error,
+                r.failures,
+            )
+            for r, name in records
+        ]
+        emit(env, fields, rows, as_json=True)
+        return
+    columns = ("party", "url", "push", "cursor", "pulled", "pushed", "last ok", "last error")
+    rows = [
+        (
             name,
             r.url,
             "yes" if r.push else "no",
             format_timestamp(r.cursor) if r.cursor else "-",
-            str(r.pulled),
-            str(r.pushed),
+            r.pulled,
+            r.pushed,
             format_timestamp(r.last_ok_us) if r.last_ok_us else "never",
-            (r.last_error or "")[:60] + (f" ({r.failures}x)" if r.failures else ""),
+            (r.last_error or "") + (f" ({r.failures}x)" if r.failures else ""),
         )
-    env.console.print(table)
+        for r, name in records
+    ]
+    emit(env, columns, rows, as_json=False)
 
 
 @peer.command("remove")

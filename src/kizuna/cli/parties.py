@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from kizuna.cli.context import Env
+from kizuna.cli.listing import emit, json_option
 from kizuna.core.parties import KINDS
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.services import parties as party_service
@@ -63,14 +63,16 @@ def party_add(
 
 
 @party.command("list")
+@json_option
 @pass_env
-def party_list(env: Env) -> None:
+def party_list(env: Env, as_json: bool) -> None:
     """List the parties this node knows."""
-    table = Table("name", "id", "jurisdiction", "kind", "scheme", "role")
+    rows = []
     for p in party_service.all_parties(env.node()):
         role = "home" if p.is_home else ("client" if p.is_client else "")
-        table.add_row(p.name, p.id, p.jurisdiction, p.kind, p.scheme or "-", role)
-    env.console.print(table)
+        rows.append((p.name, p.id, p.jurisdiction, p.kind, p.scheme, role, len(p.public_keys)))
+    columns = ("name", "id", "jurisdiction", "kind", "scheme", "role", "keys")
+    emit(env, columns, rows, as_json=as_json)
 
 
 @party.command("update")
@@ -147,18 +149,20 @@ def token_revoke(env: Env, token_id: str) -> None:
 
 @token.command("list")
 @click.argument("party_name_or_id", metavar="[PARTY]", required=False)
+@json_option
 @pass_env
-def token_list(env: Env, party_name_or_id: str | None) -> None:
+def token_list(env: Env, party_name_or_id: str | None, as_json: bool) -> None:
     """List tokens (ids and labels, never secrets)."""
     node = env.node()
     names = {p.id: p.name for p in party_service.all_parties(node)}
-    table = Table("id", "party", "scope", "label", "created", "revoked")
+    rows = []
     for r in token_service.list_tokens(node, party_name_or_id):
-        revoked = format_timestamp(r.revoked_us) if r.revoked_us else "-"
+        revoked = format_timestamp(r.revoked_us) if r.revoked_us else None
         party = names.get(r.party_id, r.party_id)
         created = format_timestamp(r.created_us)
-        table.add_row(r.id, party, r.scope, r.name, created, revoked)
-    env.console.print(table)
+        rows.append((r.id, party, r.scope, r.name, created, revoked))
+    columns = ("id", "party", "scope", "label", "created", "revoked")
+    emit(env, columns, rows, as_json=as_json)
 
 
 COMMANDS = [party, token]

@@ -238,18 +238,32 @@ def preview(
     )
 
 
+AUDIT_PAGE = 1000
+AUDIT_PAGE_MAX = 10_000
+
+
 @router.get("/audit", summary="Ledger entries: where did an object go?")
 def audit(
     request: Request,
     party: Caller,
     object: Annotated[str | None, Query(description="object (or derivative) id")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=AUDIT_PAGE_MAX, description="entries per page (at most 10,000)")
+    ] = AUDIT_PAGE,
+    after: Annotated[
+        int, Query(ge=0, description="the page after this sequence number (Kizuna-Next-After)")
+    ] = 0,
 ) -> Response:
+    """A page of ledger entries in sequence order; the header ``Kizuna-Next-After`` names the
+    ``after`` of the next page while there is one."""
     node = _node(request)
     if object is not None or party.id != node.home_party.id:
         if object is None:
             raise Forbidden("name the object (?object=ID) whose releases you want to see")
         _may_explain(node, party, object)
-    return json(
+    page = ledger_service.show(node, object, after, limit + 1)
+    more, page = len(page) > limit, page[:limit]
+    answer = json(
         [
             {
                 "seq": e.seq,
@@ -264,9 +278,12 @@ def audit(
                 "rules": [int(r) for r in e.rules.split(",") if r],
                 "hash": e.hash,
             }
-            for e in ledger_service.show(node, object)
+            for e in page
         ]
     )
+    if more:
+        answer.headers["Kizuna-Next-After"] = str(page[-1].seq)
+    return answer
 
 
 @router.get(

@@ -202,10 +202,13 @@ def verify(node: Node) -> Audit:
     return Audit(len(entries), len(checkpoints), problems, vouched)
 
 
-def show(node: Node, object_id: str | None = None) -> list[Entry]:
-    """Ledger entries, all or about one object (by its id or a derivative's id)."""
+def show(
+    node: Node, object_id: str | None = None, after: int = 0, limit: int | None = None
+) -> list[Entry]:
+    """Ledger entries, all or about one object (by its id or a derivative's id); a page of
+    ``limit`` after sequence ``after`` when given."""
     with node.db.read() as conn:
-        return ledger_store.entries(conn, object_id)
+        return ledger_store.entries(conn, object_id, after, limit)
 
 
 @dataclass(frozen=True)

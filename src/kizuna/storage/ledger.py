@@ -79,9 +79,16 @@ def _text(row: Sequence[Any]) -> list[Any]:
     return out
 
 
-def entries(conn: Connection, object_id: str | None = None) -> list[Entry]:
-    """All entries in order, or those about one object (original or derivative id)."""
+def entries(
+    conn: Connection, object_id: str | None = None, after: int = 0, limit: int | None = None
+) -> list[Entry]:
+    """All entries in order, or those about one object (original or derivative id); with
+    ``after`` and ``limit``, a page of them: ``limit`` entries after sequence ``after``."""
     q = select(*_raw(ledger)).order_by(ledger.c.seq)
+    if after:
+        q = q.where(ledger.c.seq > after)
+    if limit is not None:
+        q = q.limit(limit)
     if object_id is not None:
         q = q.where((ledger.c.object_id == object_id) | (ledger.c.released_id == object_id))
     return [Entry(*_text(r)) for r in conn.execute(q)]
