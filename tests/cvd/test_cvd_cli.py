@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from cvd_world import VECTOR, World, build
 
 from csaf_check import assert_valid
 from kizuna.cli.main import cli
+from kizuna.services.node import Node
 
 
 @pytest.fixture
-def w(make_node) -> World:
+def w(make_node: Callable[..., Node]) -> World:
     return build(make_node("BSI", jurisdiction="DE", kind="government", scheme="DE"))
 
 

@@ -21,6 +21,7 @@ from scenario import agree_everywhere, publish_scenario
 
 from kizuna.core.taxii import MEDIA_TAXII, RELEASED
 from kizuna.services import ingest, peers, tokens
+from kizuna.services.node import Node
 from kizuna.storage.lease import LOCK_FILE
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "http"))
@@ -41,7 +42,7 @@ def full_read(peer_url: str, token: str) -> int:
     count, after, more = 0, None, True
     headers = {"Authorization": f"Bearer {token}", "Accept": MEDIA_TAXII}
     while more:
-        params: dict[str, object] = {"limit": 500}
+        params: dict[str, str | int] = {"limit": 500}
         if after:
             params["added_after"] = after
         r = httpx.get(
@@ -69,10 +70,10 @@ def test_killed_holder_hands_background_sync_to_another_and_nothing_is_pulled_tw
 ) -> None:
     reference: list[str] = []
 
-    def populate(nodes: dict[str, object]) -> None:
-        agree_everywhere(nodes)  # type: ignore[arg-type]
-        publish_scenario(nodes, green=30)  # type: ignore[arg-type]
-        reference.append(tokens.create(nodes["BSI"], "CERT-EU", "reference").value)  # type: ignore[arg-type]
+    def populate(nodes: dict[str, Node]) -> None:
+        agree_everywhere(nodes)
+        publish_scenario(nodes, green=30)
+        reference.append(tokens.create(nodes["BSI"], "CERT-EU", "reference").value)
 
     cast = {name: PARTIES[name] for name in ("CERT-EU", "BSI")}
     live: dict[str, LiveNode] = build(tmp_path, cast, populate)
