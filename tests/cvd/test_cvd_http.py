@@ -3,6 +3,8 @@ over HTTP, for reads and acts alike, while participants work the case."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from cvd_world import World, build, open_case
 from fastapi.testclient import TestClient
@@ -10,13 +12,14 @@ from fastapi.testclient import TestClient
 from kizuna.core.taxii import RELEASED
 from kizuna.http.app import create_app
 from kizuna.services import cvd, tokens
+from kizuna.services.node import Node
 
 TITLE = "NP-7 PLC remote code execution"
 UNKNOWN = "grouping--00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-def w(make_node) -> World:
+def w(make_node: Callable[..., Node]) -> World:
     return build(make_node("BSI", jurisdiction="DE", kind="government", scheme="DE"))
 
 

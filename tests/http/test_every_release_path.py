@@ -190,6 +190,7 @@ ROUTES: dict[str, Route] = {
     # --- operations and documentation --------------------------------------------------------
     "GET /metrics": Route(False, "counters only: no ids, no content", (Call("GET", "/metrics"),)),
     "GET /healthz": Route(False, "liveness only", (Call("GET", "/healthz"),)),
+    "GET /readyz": Route(False, "readiness only", (Call("GET", "/readyz"),)),
     "GET /api/openapi.json": Route(False, "the API's description", (
         Call("GET", "/api/openapi.json"),)),
     "GET /api/docs": Route(False, "the API's documentation page", (Call("GET", "/api/docs"),)),

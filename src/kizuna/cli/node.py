@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 from importlib import resources
 from pathlib import Path
 
@@ -68,8 +70,26 @@ def init(
     type=click.IntRange(1, 64),
     help="Processes serving the node from one socket (PostgreSQL or SQLite; see docs/scaling.md).",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate chain (PEM); needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM).",
+)
 @pass_env
-def serve(env: Env, host: str, port: int, log_level: str, workers: int) -> None:
+def serve(
+    env: Env,
+    host: str,
+    port: int,
+    log_level: str,
+    workers: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
     """Serve TAXII 2.1 and the JSON API until Ctrl-C or SIGTERM.
 
     TAXII discovery is at /taxii2/, the API root at /taxii2/root/, the JSON API's OpenAPI
@@ -77,13 +97,37 @@ def serve(env: Env, host: str, port: int, log_level: str, workers: int) -> None:
     flight; every acknowledged write is already committed. With --workers N, N processes serve
     the same node as one (as do several `kizuna serve` sharing one PostgreSQL database).
     """
+    if (tls_cert is None) != (tls_key is None):
+        raise InvalidInput("--tls-cert and --tls-key go together: give both, or neither")
+    tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     if workers == 1:
-        run_server(env, host, port, log_level)
+        run_server(env, host, port, log_level, tls)
     else:
-        run_workers(env, host, port, log_level, workers)
+        run_workers(env, host, port, log_level, workers, tls)
 
 
-def run_workers(env: Env, host: str, port: int, log_level: str, workers: int) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says "serving": a busy port is one error."""
+    from kizuna.cli import workers as supervisor
+
+    try:
+        return supervisor.bind(host, port)
+    except OSError as exc:
+        why = "the address is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise InvalidInput(
+            f"cannot listen on {host}:{port}: {why} (another kizuna serve? choose --port)"
+        ) from None
+
+
+def _tls_options(tls: tuple[Path, Path] | None) -> dict[str, str]:
+    if tls is None:
+        return {}
+    return {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])}
+
+
+def run_workers(
+    env: Env, host: str, port: int, log_level: str, workers: int, tls: tuple[Path, Path] | None
+) -> None:
     from kizuna import logs
     from kizuna.cli import workers as supervisor
 
@@ -91,13 +135,18 @@ def run_workers(env: Env, host: str, port: int, log_level: str, workers: int) ->
     node = env.node()  # brings the schema up to date once, before any worker opens it
     name = node.home_party.name
     env.close()
-    sock = supervisor.bind(host, port)
-    env.err.print(f"kizuna serving [bold]{name}[/] on http://{host}:{port}/ ({workers} workers)")
-    supervisor.supervise(env.home, env.database_url, sock, workers, log_level)
+    sock = _listen(host, port)
+    scheme = "https" if tls else "http"
+    env.err.print(
+        f"kizuna serving [bold]{name}[/] on {scheme}://{host}:{port}/ ({workers} workers)"
+    )
+    supervisor.supervise(env.home, env.database_url, sock, workers, log_level, tls)
     env.err.print("stopped")
 
 
-def run_server(env: Env, host: str, port: int, log_level: str) -> None:
+def run_server(
+    env: Env, host: str, port: int, log_level: str, tls: tuple[Path, Path] | None = None
+) -> None:
     import uvicorn
 
     from kizuna import logs
@@ -107,9 +156,11 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
     logs.configure(log_level)
     node = env.node()
     app = create_app(node)
-    env.err.print(f"kizuna serving [bold]{node.home_party.name}[/] on http://{host}:{port}/")
-    env.err.print(f"  TAXII discovery  http://{host}:{port}/taxii2/")
-    env.err.print(f"  JSON API         http://{host}:{port}/api/docs")
+    sock = _listen(host, port)
+    scheme = "https" if tls else "http"
+    env.err.print(f"kizuna serving [bold]{node.home_party.name}[/] on {scheme}://{host}:{port}/")
+    env.err.print(f"  TAXII discovery  {scheme}://{host}:{port}/taxii2/")
+    env.err.print(f"  JSON API         {scheme}://{host}:{port}/api/docs")
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again under the
     # handler it found; this one makes that a clean exit (status 0) instead of death by signal.
     # Ctrl-C is re-raised the same way, as KeyboardInterrupt: also a clean stop, not "Aborted!".
@@ -122,8 +173,9 @@ def run_server(env: Env, host: str, port: int, log_level: str) -> None:
             port=port,
             log_level=log_level,
             timeout_graceful_shutdown=10,
+            **_tls_options(tls),
         )
-        uvicorn.Server(settings).run()
+        uvicorn.Server(settings).run(sockets=[sock])
     except KeyboardInterrupt:
         env.err.print("stopped")
     finally:

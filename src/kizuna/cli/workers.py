@@ -25,14 +25,24 @@ def bind(host: str, port: int) -> socket.socket:
     """The listening socket the workers share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
 
-def worker(home: str, database_url: str | None, sock: socket.socket, log_level: str) -> None:
+def worker(
+    home: str,
+    database_url: str | None,
+    sock: socket.socket,
+    log_level: str,
+    tls: tuple[Path, Path] | None = None,
+) -> None:
     """One worker process: open the node and serve it on the shared socket until told to stop."""
     import uvicorn
 
@@ -45,8 +55,13 @@ def worker(home: str, database_url: str | None, sock: socket.socket, log_level: 
     node = open_node(Path(home), database_url=database_url, upgrade=False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers with SIGTERM
     try:
+        tls_options = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
         config = server.config(
-            create_app(node), node.settings(), log_level=log_level, timeout_graceful_shutdown=10
+            create_app(node),
+            node.settings(),
+            log_level=log_level,
+            timeout_graceful_shutdown=10,
+            **tls_options,
         )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
@@ -54,7 +69,12 @@ def worker(home: str, database_url: str | None, sock: socket.socket, log_level: 
 
 
 def supervise(
-    home: Path, database_url: str | None, sock: socket.socket, workers: int, log_level: str
+    home: Path,
+    database_url: str | None,
+    sock: socket.socket,
+    workers: int,
+    log_level: str,
+    tls: tuple[Path, Path] | None = None,
 ) -> int:
     """Run ``workers`` processes until SIGTERM/SIGINT, restarting any that dies; returns the
     exit status (0 after a requested stop)."""
@@ -71,7 +91,7 @@ def supervise(
     def start() -> tuple[BaseProcess, float]:
         p = context.Process(
             target=worker,
-            args=(str(home), database_url, sock, log_level),
+            args=(str(home), database_url, sock, log_level, tls),
             name="kizuna-worker",
             daemon=False,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import orjson
 from fastapi import Depends, FastAPI, Response
 
 from kizuna import __version__
@@ -69,6 +70,18 @@ def create_app(node: Node) -> FastAPI:
         with node.db.read() as conn:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: database reachable, schema current, key present (503 with reasons)",
+    )
+    def readyz() -> Response:
+        from kizuna.services import health
+
+        reasons = health.not_ready(node)
+        body = orjson.dumps({"status": "not ready" if reasons else "ready", "reasons": reasons})
+        return Response(body, status_code=503 if reasons else 200, media_type="application/json")
 
     app.add_middleware(RecordWrites, node=node)
     app.add_middleware(Observe, metrics=node.metrics)
