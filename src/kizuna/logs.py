@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,8 +15,9 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
         data: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": stamp.replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
@@ -28,11 +30,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(data, default=str).decode()
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on whatever ``sys.stderr`` is when it writes (not when it was made)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+# uvicorn's own loggers (its errors, and access lines should they be turned on) go the same way.
+LOGGERS = ("kizuna", "uvicorn")
+
+
 def configure(level: str = "INFO") -> None:
-    """Send kizuna's logs to stderr as JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send kizuna's logs, and uvicorn's, to stderr as JSON lines (UTC times)."""
+    handler = _Stderr()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("kizuna")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+    for child in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(child).handlers[:] = []
+        logging.getLogger(child).propagate = True

@@ -52,6 +52,8 @@ def caller(request: Request) -> Party:
     party, person = tokens.authenticate_person(node, token, user)
     request.state.party = party.id
     request.state.user = person
+    # The token's id (its public part, as `kizuna token list` shows it), never the secret.
+    request.state.token = token.split("_")[1] if token.count("_") >= 2 else None
     return party
 
 

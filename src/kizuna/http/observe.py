@@ -58,5 +58,8 @@ class Observe:
                     "ms": round(elapsed * 1000, 2),
                     "bytes": size,
                     "party": state.get("party"),
+                    "user": state.get("user"),
+                    "token": state.get("token"),
+                    "client": (scope.get("client") or (None,))[0],
                 },
             )

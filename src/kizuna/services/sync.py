@@ -121,9 +121,13 @@ async def sync_peer(
     finally:
         await client.close()
     await asyncio.to_thread(_record_outcome, node, record.id, result)
-    log.info(
-        "sync", extra={"peer": name, **{k: v for k, v in result.__dict__.items() if k != "peer"}}
-    )
+    details = {"peer": name, **{k: v for k, v in result.__dict__.items() if k != "peer"}}
+    if result.error:
+        # A failed pull is the operator's business: never at info, always with peer and reason.
+        details["reason"] = result.error
+        log.warning("sync from %s failed: %s", name, result.error, extra=details)
+    else:
+        log.info("sync", extra=details)
     return result
 
 
