@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from kizuna.services.node import Node, open_node
+if TYPE_CHECKING:  # imported when a command opens the node: `kizuna --help` stays quick
+    from kizuna.services.node import Node
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Env:
     def node(self) -> Node:
         """The opened node (NodeNotInitialised says how to create one)."""
         if self._node is None:
+            from kizuna.services.node import open_node
+
             self._node = open_node(self.home, database_url=self.database_url)
         return self._node
 
