@@ -55,3 +55,15 @@ def test_every_command_the_readme_shows_exists() -> None:
         assert path, f"README mentions `kizuna {' '.join(words)}`, which is no command"
         result = runner.invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)
+
+
+def test_docs_are_self_contained_and_state_every_rule() -> None:
+    """docs/ cites no design document outside the repository, and docs/policy.md states each
+    rule 0-9 under the code the gate's refusals carry."""
+    from kizuna.core.policy import RULE_NAMES
+
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert "DESIGN" not in page.read_text(), page.name
+    policy = (ROOT / "docs" / "policy.md").read_text()
+    for number, name in RULE_NAMES.items():
+        assert f"| `rule-{number}-{name}` | **" in policy, (number, name)
