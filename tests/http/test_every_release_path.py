@@ -194,8 +194,8 @@ ROUTES: dict[str, Route] = {
     "GET /api/openapi.json": Route(False, "the API's description", (
         Call("GET", "/api/openapi.json"),)),
     "GET /api/docs": Route(False, "the API's documentation page", (Call("GET", "/api/docs"),)),
-    "GET /docs/oauth2-redirect": Route(False, "Swagger UI helper page", (
-        Call("GET", "/docs/oauth2-redirect"),)),
+    "GET /api/docs/{asset}": Route(False, "the documentation page's script and style", (
+        Call("GET", "/api/docs/swagger-ui-bundle.js"),)),
     "GET /login": Route(False, CONSOLE, (Call("GET", "/login"),)),
     "POST /login": Route(False, CONSOLE, (Call("POST", "/login"),)),
     "POST /logout": Route(False, CONSOLE, (Call("POST", "/logout"),)),

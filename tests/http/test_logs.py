@@ -70,3 +70,21 @@ def test_a_failed_sync_exits_1_and_logs_a_warning_with_peer_and_reason(
     [failed] = [r for r in caplog.records if r.name == "kizuna.sync" and "failed" in r.message]
     assert failed.levelno == logging.WARNING
     assert "BSI" in failed.getMessage() and failed.__dict__.get("reason")
+
+
+def test_api_docs_load_nothing_from_outside_the_node(sqlite_node: Node) -> None:
+    """/api/docs works air-gapped: every script and style it loads is served by the node."""
+    import re
+
+    client = TestClient(create_app(sqlite_node))
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert loaded and all(url.startswith("/api/") for url in loaded), loaded
+    for url in loaded:
+        got = client.get(url)
+        assert got.status_code == 200 and len(got.content) > 100, url
+    assert "http://" not in page.text.replace("http://www.w3.org", "")
+    assert "https://" not in page.text
+    assert client.get("/api/docs/../node.key").status_code == 404
+    assert client.get("/api/docs/index.html").status_code == 404

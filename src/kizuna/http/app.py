@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 from fastapi import Depends, FastAPI, Response
@@ -29,6 +30,35 @@ async def _background(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
+
+
+def _api_docs(app: FastAPI) -> None:
+    """/api/docs: Swagger UI with its script and style from this node (swagger-ui-bundle-v2
+    ships them), so the page works on a network without Internet access."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="kizuna API",
+            swagger_js_url="/api/docs/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/swagger-ui.css",
+            swagger_favicon_url="/api/docs/favicon-32x32.png",
+        )
+
+    @app.get("/api/docs/{asset}", include_in_schema=False)
+    def docs_asset(asset: str) -> Response:
+        if asset not in (*DOCS_ASSETS, "favicon-32x32.png"):
+            return Response(status_code=404)
+        return FileResponse(
+            Path(swagger_ui_path) / asset, headers={"Cache-Control": "max-age=86400"}
+        )
+
+
 def create_app(node: Node) -> FastAPI:
     """Build the app for an opened node."""
     app = FastAPI(
@@ -40,12 +70,13 @@ def create_app(node: Node) -> FastAPI:
             "`Authorization: Bearer TOKEN`."
         ),
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the node itself: no CDN, works air-gapped
         redoc_url=None,
         lifespan=_background,
     )
     app.state.node = node
     errors.install(app)
+    _api_docs(app)
     app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(trust.router)
