@@ -11,6 +11,7 @@ from rich.table import Table
 
 from kizuna.cli.context import Env
 from kizuna.cli.io import FORMAT_HELP, FORMATS, exported_chunks, write_chunks
+from kizuna.cli.listing import emit, json_option
 from kizuna.core.agreements import Agreement
 from kizuna.core.policy import RULE_NAMES, Decision
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
@@ -117,6 +118,16 @@ def agreement_create(env: Env, template: Path, out: Path | None) -> None:
     click.echo(stored.id)
 
 
+@agreement.command("delete")
+@click.argument("agreement_id")
+@pass_env
+def agreement_delete(env: Env, agreement_id: str) -> None:
+    """Delete a draft agreement (every version still a draft): one that failed, or was made from
+    the wrong template. An agreement that was ever active can only be terminated."""
+    n = agreement_service.delete_draft(env.node(), agreement_id)
+    click.echo(f"deleted {agreement_id} ({n} draft version{'s' if n != 1 else ''})")
+
+
 @agreement.command("sign")
 @click.argument("target")
 @click.option(
@@ -165,23 +176,26 @@ def agreement_import(env: Env, files: tuple[Path, ...]) -> None:
 
 
 @agreement.command("list")
+@json_option
 @pass_env
-def agreement_list(env: Env) -> None:
+def agreement_list(env: Env, as_json: bool) -> None:
     """List agreements (newest versions) with their state."""
-    table = Table("id", "version", "state", "signed", "title", "valid")
+    rows = []
     now = env.node().now()
     for s in agreement_service.list_all(env.node()):
         a = s.agreement
         reason = a.inactive_reason(now)
-        table.add_row(
-            a.id,
-            str(a.version),
-            a.state,
-            f"{len(a.signed_by & a.signers_needed)}/{len(a.signers_needed)}",
-            a.title,
-            "in force" if reason is None else reason,
+        rows.append(
+            (
+                a.id,
+                a.version,
+                a.state,
+                f"{len(a.signed_by & a.signers_needed)}/{len(a.signers_needed)}",
+                a.title,
+                "in force" if reason is None else reason,
+            )
         )
-    env.console.print(table)
+    emit(env, ("id", "version", "state", "signed", "title", "valid"), rows, as_json=as_json)
 
 
 @agreement.command("show")
@@ -336,12 +350,13 @@ def _expiry(value: str, now: int) -> int:
 
 @consent.command("list")
 @click.option("--originator", help="Only this originator's consents.")
+@json_option
 @pass_env
-def consent_list(env: Env, originator: str | None) -> None:
+def consent_list(env: Env, originator: str | None, as_json: bool) -> None:
     """List consents."""
     node = env.node()
     names = {p.id: p.name for p in party_service.all_parties(node)}
-    table = Table("id", "originator", "covers", "to", "expires", "state")
+    rows = []
     found = consent_service.list_consents(node, originator)
     states = consent_service.states(node, found)
     for c in found:
@@ -350,15 +365,18 @@ def consent_list(env: Env, originator: str | None) -> None:
         )
         to = ", ".join([names.get(p, p) for p in sorted(c.parties)] + sorted(c.agreements))
         state = states[c.id]
-        table.add_row(
-            c.id,
-            names.get(c.originator, c.originator),
-            covers,
-            to,
-            format_timestamp(c.expires_us),
-            state,
+        rows.append(
+            (
+                c.id,
+                names.get(c.originator, c.originator),
+                covers,
+                to,
+                format_timestamp(c.expires_us),
+                state,
+            )
         )
-    env.console.print(table)
+    columns = ("id", "originator", "covers", "to", "expires", "state")
+    emit(env, columns, rows, as_json=as_json)
 
 
 @consent.command("revoke")

@@ -205,7 +205,11 @@ def parse(document: Mapping[str, Any], state: str = "draft") -> Agreement:
         return _parse(document, state)
     except InvalidAgreement:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except KeyError as exc:
+        raise InvalidAgreement(
+            f"agreement document is malformed: it lacks the required field {exc}"
+        ) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
         raise InvalidAgreement(f"agreement document is malformed: {exc}") from exc
 
 

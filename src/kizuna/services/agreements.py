@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import yaml
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from kizuna.core import agreements as core
 from kizuna.core.agreements import Agreement, InvalidAgreement
@@ -82,11 +82,21 @@ def _fill_disclosure(node: Node, doc: dict[str, Any]) -> None:
     doc["disclosure"] = {**section, "pre_notify": filled}
 
 
+# What a template must say itself; the node fills in the rest (agreement.schema.json).
+TEMPLATE_REQUIRED = ("title", "parties")
+
+
 def from_template(node: Node, template: Mapping[str, Any]) -> dict[str, Any]:
     """A complete draft document: parties named in the template filled in from the registry."""
     unknown = sorted(set(template) - _TEMPLATE_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown agreement fields: {', '.join(unknown)}")
+    missing = [f for f in TEMPLATE_REQUIRED if template.get(f) in (None, "", [], {})]
+    if missing:
+        raise InvalidInput(
+            f"the agreement template lacks the required field{'s' if missing[1:] else ''}"
+            f" {', '.join(missing)} (the rest is filled in: id, version, valid_from, keys)"
+        )
     doc = {k: v for k, v in template.items() if k != "signatures"}
     doc["type"] = "kizuna-agreement"
     doc.setdefault("id", f"agreement--{uuid.uuid4()}")
@@ -209,6 +219,22 @@ def sign(node: Node, agreement_id: str, version: int | None = None) -> Agreement
     except InvalidAgreement as exc:
         raise InvalidInput(str(exc)) from exc
     return add(node, signed)
+
+
+def delete_draft(node: Node, agreement_id: str) -> int:
+    """Delete an agreement that never became active: every stored version a draft (say one
+    that failed, or was made from the wrong template). Returns how many versions went."""
+    versions = history(node, agreement_id)
+    live = [s.agreement for s in versions if s.agreement.state != "draft"]
+    if live:
+        raise InvalidInput(
+            f"{live[-1].ref} is {live[-1].state}: only an agreement whose every version is a"
+            " draft can be deleted (terminate it instead; what it governed stays in the ledger)"
+        )
+    with node.db.write() as conn:
+        conn.execute(delete(table).where(table.c.id == agreement_id))
+        party_store.bump_generation(conn)
+    return len(versions)
 
 
 _TRANSITIONS = {
