@@ -298,8 +298,9 @@ def node_group() -> None:
 
 @node_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--public-key", "key_only", is_flag=True, help="Print only the public key.")
 @pass_env
-def node_show(env: Env, as_json: bool) -> None:
+def node_show(env: Env, as_json: bool, key_only: bool) -> None:
     """Show the home party, the public key the node signs with and its fingerprint, and every
     key of the home party (older ones verify what they signed)."""
     import orjson
@@ -310,6 +311,9 @@ def node_show(env: Env, as_json: bool) -> None:
     party = node.home_party
     listed = keys.keys_of(node, party)
     current = next(k for k in listed if k.signing)
+    if key_only:
+        click.echo(current.public_key)
+        return
     if as_json:
         click.echo(
             orjson.dumps(
