@@ -27,7 +27,7 @@ def readme_block() -> str:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Federation", 1)[1].split("\n## ", 1)[0]
     [block] = re.findall(r"```sh\n(.*?)```", section, re.S)
-    return block
+    return str(block)
 
 
 def free_port() -> int:
