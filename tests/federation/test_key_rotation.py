@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 from federation_kit import GREEN, Federation, indicator
 
@@ -14,6 +15,7 @@ from kizuna.cli.main import cli
 from kizuna.core import key_rotation, signing
 from kizuna.core.parties import Party
 from kizuna.core.stix.timestamps import format_timestamp
+from kizuna.errors import InvalidInput
 from kizuna.services import backup, ingest, keys, ledger, parties
 from kizuna.services.node import Node, new_private_key, read_key
 from kizuna.storage import objects as store
@@ -119,3 +121,40 @@ def test_node_show_and_key_rotate_from_the_cli(tmp_path: Path) -> None:
     text = runner.invoke(cli, [*home, "node", "show"]).stdout
     assert new_public in text.split() and again["fingerprint"] in text.split()
     assert runner.invoke(cli, [*home, "audit", "verify"]).exit_code == 0
+
+
+def test_a_retired_key_signs_nothing_new_and_what_it_signed_still_verifies(
+    federation: Callable[[list[str]], Federation],
+) -> None:
+    fed = federation(["CERT-EU", "BSI"])
+    a, b = fed.nodes["CERT-EU"], fed.nodes["BSI"]
+    fed.agree(
+        {"title": "EU–DE", "parties": ["CERT-EU", "BSI"], "valid_from": "2026-01-01T00:00:00Z"}
+    )
+    ingest.ingest(a, [indicator(1, GREEN, a.home_party.id)], submitter=a.home_party, path="import")
+    fed.sync_all()
+    ledger.checkpoint(a)
+    old_private = a.private_key
+    done = keys.rotate(a)
+    fed.sync_all()
+
+    # BSI retires CERT-EU's old key; CERT-EU retires its own.
+    eu_at_b = parties.update_party(b, "CERT-EU", retire_keys=(done.old_key_id,))
+    assert signing.public_key_of(old_private) not in eu_at_b.public_keys
+    parties.update_party(a, "CERT-EU", retire_keys=(done.old_key_id,))
+    # What the old key signed still verifies: seals held on both nodes, A's checkpoints.
+    for node in (a, b):
+        assert backup.verify_seals(node).problems == []
+    ledger.checkpoint(a)
+    assert ledger.verify(a).intact
+    # Nothing new is trusted on the old key's word.
+    forged = key_rotation.announce(
+        a.home_party.id, old_private, new_private_key(), format_timestamp(b.now())
+    )
+    [outcome] = ingest.ingest(b, [forged], submitter=party(b, a.home_party.id), path="taxii")
+    assert outcome.error is not None and "not a key this node trusts" in outcome.error.message
+    # The key the node signs with cannot be retired; an unknown key id is named.
+    with pytest.raises(InvalidInput, match="key rotate"):
+        parties.update_party(a, "CERT-EU", retire_keys=(done.new_key_id,))
+    with pytest.raises(InvalidInput, match="no key 0000"):
+        parties.update_party(b, "CERT-EU", retire_keys=("0000000000000000",))

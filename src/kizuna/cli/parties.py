@@ -83,6 +83,13 @@ def party_list(env: Env, as_json: bool) -> None:
 @click.option("--sector", help="Its sector.")
 @click.option("--scheme", help="Its classification scheme ('' for none).")
 @click.option("--add-key", "add_keys", multiple=True, help="Add an Ed25519 public key (base64url).")
+@click.option(
+    "--retire-key",
+    "retire_keys",
+    multiple=True,
+    help="Retire a key by its key id: trusted for nothing new (what it signed before still"
+    " verifies in backups and the ledger).",
+)
 @pass_env
 def party_update(
     env: Env,
@@ -91,10 +98,17 @@ def party_update(
     sector: str | None,
     scheme: str | None,
     add_keys: tuple[str, ...],
+    retire_keys: tuple[str, ...],
 ) -> None:
     """Change a party: client status, sector, classification scheme, public keys."""
     p = party_service.update_party(
-        env.node(), name_or_id, client=client, sector=sector, scheme=scheme, add_keys=add_keys
+        env.node(),
+        name_or_id,
+        client=client,
+        sector=sector,
+        scheme=scheme,
+        add_keys=add_keys,
+        retire_keys=retire_keys,
     )
     role = "client" if p.is_client else "not a client"
     click.echo(f"{p.name} ({p.id}): {role}, scheme {p.scheme or '-'}, {len(p.public_keys)} keys")

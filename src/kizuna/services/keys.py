@@ -57,7 +57,7 @@ def keys_of(node: Node, party: Party) -> list[KeyInfo]:
     with node.db.read() as conn:
         rows = conn.execute(
             select(party_keys.c.key_id, party_keys.c.public_key, party_keys.c.added_us)
-            .where(party_keys.c.party_id == party.id)
+            .where(party_keys.c.party_id == party.id, party_keys.c.retired_us.is_(None))
             .order_by(party_keys.c.added_us)
         ).all()
     current = signing.key_id(node.public_key) if party.is_home else None

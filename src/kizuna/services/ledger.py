@@ -20,6 +20,7 @@ from kizuna.services import ledger_checkpoints as checkpoints
 from kizuna.services.node import Node
 from kizuna.storage import ledger as ledger_store
 from kizuna.storage import ledger_heads as heads_file
+from kizuna.storage import parties as party_store
 from kizuna.storage import seals as seal_store
 from kizuna.storage.database import retrying
 
@@ -184,7 +185,9 @@ class Audit:
 
 def node_keys(node: Node) -> dict[str, str]:
     """The keys (by key id) this node's checkpoints may be signed with."""
-    keys = {signing.key_id(k): k for k in node.home_party.public_keys}
+    with node.db.read() as conn:
+        every = party_store.every_key(conn).get(node.home_party.id, ())
+    keys = {signing.key_id(k): k for k in (*node.home_party.public_keys, *every)}
     keys[signing.key_id(node.public_key)] = node.public_key
     return keys
 

@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from kizuna.core import party_names
 from kizuna.core.parties import Party, check_jurisdiction, check_kind, check_scheme, identity_object
-from kizuna.core.signing import unb64
+from kizuna.core.signing import key_id, unb64
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.errors import AlreadyExists, InvalidInput, NotFound
 from kizuna.services.node import Node
@@ -129,6 +129,7 @@ def update_party(
     sector: str | None = None,
     scheme: str | None = None,
     add_keys: tuple[str, ...] = (),
+    retire_keys: tuple[str, ...] = (),
 ) -> Party:
     """Change what the policy needs to know of a party: client status, sector, scheme, keys.
 
@@ -154,5 +155,14 @@ def update_party(
             party_store.update_party(conn, party.id, **values)
         for key in keys:
             party_store.add_key(conn, party.id, key, now)
+        for kid in retire_keys:
+            if party.is_home and kid == key_id(node.public_key):
+                raise InvalidInput(
+                    f"{kid} is the key this node signs with: `kizuna key rotate` first"
+                )
+            if not party_store.retire_key(conn, party.id, kid, now):
+                raise InvalidInput(
+                    f"{party.name} has no key {kid} in use (see `kizuna party list`)"
+                )
         party_store.bump_generation(conn)
     return find(node, party.id)

@@ -79,6 +79,30 @@ def update_party(conn: Connection, party_id: str, **values: object) -> None:
     conn.execute(update(parties).where(parties.c.id == party_id).values(**values))
 
 
+def retire_key(conn: Connection, party_id: str, key_id: str, now_us: int) -> bool:
+    """Retire one of a party's keys; False when it has no such (unretired) key."""
+    done = conn.execute(
+        update(party_keys)
+        .where(
+            party_keys.c.party_id == party_id,
+            party_keys.c.key_id == key_id,
+            party_keys.c.retired_us.is_(None),
+        )
+        .values(retired_us=now_us)
+    )
+    return bool(done.rowcount)
+
+
+def every_key(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """Each party's keys, retired ones included (what verified what was stored before)."""
+    out: dict[str, list[str]] = {}
+    for pid, key in conn.execute(
+        select(party_keys.c.party_id, party_keys.c.public_key).order_by(party_keys.c.added_us)
+    ):
+        out.setdefault(pid, []).append(key)
+    return {pid: tuple(keys) for pid, keys in out.items()}
+
+
 def remove_keys(conn: Connection, party_id: str) -> None:
     conn.execute(delete(party_keys).where(party_keys.c.party_id == party_id))
 
@@ -88,7 +112,9 @@ def all_parties(conn: Connection) -> list[Party]:
     home = home_party_id(conn)
     keys: dict[str, list[str]] = {}
     for pid, key in conn.execute(
-        select(party_keys.c.party_id, party_keys.c.public_key).order_by(party_keys.c.added_us)
+        select(party_keys.c.party_id, party_keys.c.public_key)
+        .where(party_keys.c.retired_us.is_(None))
+        .order_by(party_keys.c.added_us)
     ):
         keys.setdefault(pid, []).append(key)
     rows = conn.execute(select(parties).order_by(parties.c.name)).all()

@@ -61,6 +61,9 @@ party_keys = Table(
     Column("key_id", String(32), primary_key=True),
     Column("public_key", String(64), nullable=False),
     Column("added_us", BigInteger, nullable=False),
+    # A retired key is no longer trusted for anything new; a backup's seals made before still
+    # verify with it (services.backup).
+    Column("retired_us", BigInteger),
 )
 
 tokens = Table(
