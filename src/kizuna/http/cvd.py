@@ -241,7 +241,11 @@ async def post_vex(request: Request, case_id: str, party: Caller) -> Response:
     node = _node(request)
     b = await _body(request, VexIn)
     if party.id != node.home_party.id:
-        st = await run_in_threadpool(cvd.show, node, case_id, party)
+        # A member vendor answers for itself; the act releases nothing, so membership is read
+        # from the case's state (the vendor's node may hold none of it); others: unknown case.
+        st = await run_in_threadpool(cvd.show, node, case_id)
+        if party.id not in st.members:
+            raise cvd.no_such_case(case_id)
         if not any(v.get("name") == b.vendor and v.get("party") == party.id for v in st.vendors):
             raise Forbidden("only the home party or the vendor itself records a vendor's status")
     return await _run(

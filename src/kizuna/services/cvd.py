@@ -43,7 +43,7 @@ DEFAULT_EMBARGO_DAYS = 90
 DAY_US = 86_400_000_000
 
 
-def _no_such_case(case_id: str) -> NotFound:
+def no_such_case(case_id: str) -> NotFound:
     # One answer for an unknown case and one the caller may not see (DESIGN.md: nothing a
     # partner asks reveals the existence of an object withheld from it).
     return NotFound(f"no CVD case {case_id!r} here", code="no-such-case")
@@ -74,10 +74,10 @@ def _held(node: Node, case_id: str) -> _Held:
     with node.db.read() as conn:
         v = store.latest(conn, [case_id]).get(case_id)
         if v is None or v.type != "grouping":
-            raise _no_such_case(case_id)
+            raise no_such_case(case_id)
         obj = orjson.loads(v.content)
         if wire.role_of(obj) != "case":
-            raise _no_such_case(case_id)
+            raise no_such_case(case_id)
         members = store.referencing(conn, case_id)
     return _Held(v, obj, members)
 
@@ -95,12 +95,12 @@ def show(node: Node, case_id: str, viewer: Party | None = None) -> wire.CaseStat
         return _fold(h)
     [(_, decision)] = gate.judge(node, viewer, [h.version])
     if not decision.released:
-        raise _no_such_case(case_id)
+        raise no_such_case(case_id)
     released = gate.release(node, viewer, [h.version, *h.members])
     seen = [orjson.loads(r.content) for r in released.released]
     case_obj = next((o for o in seen if o.get("id") == case_id), None)
     if case_obj is None:
-        raise _no_such_case(case_id)
+        raise no_such_case(case_id)
     return wire.read(case_obj, [o for o in seen if o.get("id") != case_id])
 
 
@@ -294,7 +294,7 @@ def respond(node: Node, case_id: str, party: Party, accept: bool, why: str = "")
     if st.participants.get(party.id) != "invited":
         if party.id in st.members:
             raise InvalidInput(f"{party.name} is already a participant", code="already-participant")
-        raise _no_such_case(case_id)
+        raise no_such_case(case_id)
     return _event(node, case_id, "participant", party.id, why, party=party.id,
                   to="signatory" if accept else "declined")  # fmt: skip
 
