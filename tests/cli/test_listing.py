@@ -116,3 +116,15 @@ def test_api_audit_honours_limit(home: list[str]) -> None:
             assert 400 <= refused.status_code < 500, (bad, refused.status_code)
     finally:
         node.close()
+
+
+def test_init_and_token_create_never_break_a_path_or_token(tmp_path: Path) -> None:
+    home = tmp_path / ("a-rather-long-folder-name-for-the-node-" * 3)
+    made = CliRunner(env={"COLUMNS": "40"}).invoke(
+        cli, ["--home", str(home), "init", "--party-name", "CERT-EU", "--jurisdiction", "EU",
+              "--kind", "csirt"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert str(home) in made.stderr
+    token = ok("--home", str(home), "token", "create", "CERT-EU").stdout.strip()
+    assert re.fullmatch(r"kz_\S+", token)

@@ -17,8 +17,9 @@ class Env:
     home: Path
     database_url: str | None
     _node: Node | None = field(default=None, repr=False)
-    console: Console = field(default_factory=Console)
-    err: Console = field(default_factory=lambda: Console(stderr=True))
+    # Soft wrap: a message is never broken inside a path, an id or a token (the terminal wraps).
+    console: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
 
     def node(self) -> Node:
         """The opened node (NodeNotInitialised says how to create one)."""
