@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -76,12 +77,14 @@ def holds(node: LiveNode, object_id: str) -> bool:
         return object_id in store.latest(conn, [object_id])
 
 
-def folded(node: LiveNode, cid: str) -> dict:
+def folded(node: LiveNode, cid: str) -> dict[str, Any]:
     with node.opened() as n:
         return cvd.show(n, cid).to_dict()
 
 
-def test_a_case_travels_to_its_participants_only(world) -> None:
+def test_a_case_travels_to_its_participants_only(
+    world: tuple[dict[str, LiveNode], dict[str, str]],
+) -> None:
     live, made = world
     cid = made["case"]
     sync(live["NISC"])
