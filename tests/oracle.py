@@ -171,10 +171,12 @@ class Outcome:
     why: str
     profiles: tuple[OProfile, ...] = ()  # the profiles that change the object (rule 8)
     dropped_refs: frozenset[str] = frozenset()  # withheld refs left out (rule 7)
+    # Refs to objects the party receives as derivatives, renamed to the derivatives' ids.
+    renamed: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def derived(self) -> bool:
-        return bool(self.profiles or self.dropped_refs)
+        return bool(self.profiles or self.dropped_refs or self.renamed)
 
 
 def addressees(consent: Mapping[str, Any]) -> frozenset[str]:
@@ -234,6 +236,27 @@ def without(obj: Mapping[str, Any], props: Iterable[str], refs: frozenset[str]) 
     return drop(out) if refs else out
 
 
+def renaming(obj: dict[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """``obj`` with its ``*_ref``/``*_refs`` values renamed."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                if k.endswith("_refs") and isinstance(v, list):
+                    out[k] = [renamed.get(r, r) for r in v]
+                elif k.endswith("_ref") and isinstance(v, str):
+                    out[k] = renamed.get(v, v)
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(obj) if renamed else obj
+
+
 @dataclass
 class Oracle:
     """Predicts each party's view from the rules of DESIGN.md."""
@@ -257,8 +280,21 @@ class Oracle:
         key = (object_id, party_id, refs)
         if key not in self._memo:
             o, p = self.objects[object_id], self.parties[party_id]
-            self._memo[key] = self._decide(o, p, refs)
+            decided = self._memo[key] = self._decide(o, p, refs)
+            if refs and decided.released and p.id != self.home:
+                self._memo[key] = self._renamed(o, p, decided)
         return self._memo[key]
+
+    def _renamed(self, o: OObject, p: OParty, out: Outcome) -> Outcome:
+        """A container of an object released as a derivative references the derivative."""
+        renamed = set()
+        for r in mentioned_ids(o.content):
+            held = r in self.objects and r not in out.dropped_refs and r != o.id
+            if held and self.outcome(r, p.id).released:
+                new = self.released_id(r, p.id)
+                if new != r:
+                    renamed.add((r, new))
+        return dataclasses.replace(out, renamed=frozenset(renamed)) if renamed else out
 
     def variant(self, **changes: Any) -> Oracle:
         """The same world with some agreements or consents changed (for counterfactuals)."""
@@ -304,7 +340,7 @@ class Oracle:
         """The released content, without the derivative extension kizuna adds."""
         o, out = self.objects[object_id], self.outcome(object_id, party_id)
         removed = [prop for p in out.profiles for prop in p.removes(o.type)]
-        return without(o.content, removed, out.dropped_refs)
+        return renaming(without(o.content, removed, out.dropped_refs), dict(out.renamed))
 
     # -- the rules ------------------------------------------------------------------------------
 

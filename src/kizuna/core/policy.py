@@ -95,6 +95,8 @@ class Decision:
     redactions: tuple[RedactionProfile, ...] = ()
     withheld_refs: frozenset[str] = field(default=frozenset())
     cut: frozenset[str] = field(default=frozenset())  # granular selectors taken out
+    # References to objects the recipient gets as derivatives: (original id, derivative id).
+    renamed: frozenset[tuple[str, str]] = field(default=frozenset())
 
     @property
     def released(self) -> bool:

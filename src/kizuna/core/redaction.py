@@ -79,8 +79,12 @@ def derive(
     withheld_refs: frozenset[str] = frozenset(),
     cut: frozenset[str] = frozenset(),
     required: frozenset[str] = frozenset(),
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Build the derivative of ``obj``; NothingLeft if it would break a required property."""
+    """Build the derivative of ``obj``; NothingLeft if it would break a required property.
+
+    ``renamed`` maps references to the ids of the derivatives the recipient gets in their
+    place, so what it receives references nothing it does not hold."""
     profiles = tuple(profiles)
     out = copy.deepcopy(dict(obj))
     stix_type = str(out["type"])
@@ -94,6 +98,8 @@ def derive(
             out.pop(prop, None)
     if withheld_refs:
         _drop_refs(out, withheld_refs)
+    if renamed:
+        _rename_refs(out, renamed)
     for prop in REQUIRED_REF_LISTS.get(stix_type, ()):
         if not out.get(prop):
             raise NothingLeft(f"every object in {prop} is withheld")
@@ -130,6 +136,21 @@ def _drop_refs(value: Any, withheld: frozenset[str]) -> None:
     elif isinstance(value, list):
         for item in value:
             _drop_refs(item, withheld)
+
+
+def _rename_refs(value: Any, renamed: Mapping[str, str]) -> None:
+    if isinstance(value, dict):
+        for key in list(value):
+            item = value[key]
+            if key.endswith("_refs") and isinstance(item, list):
+                value[key] = [renamed.get(r, r) if isinstance(r, str) else r for r in item]
+            elif key.endswith("_ref") and isinstance(item, str):
+                value[key] = renamed.get(item, item)
+            elif isinstance(item, dict | list):
+                _rename_refs(item, renamed)
+    elif isinstance(value, list):
+        for item in value:
+            _rename_refs(item, renamed)
 
 
 def _selector_order(selector: str) -> tuple[tuple[int, str], ...]:

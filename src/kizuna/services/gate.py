@@ -173,7 +173,7 @@ def judge(
             decision = _capped_by_newest(decision, refs.newest_refusal(v.id))
         if decision.redactions:
             decision = _only_touching(decision, v)
-        out.append((v, decision))
+        out.append((v, refs.renaming(v, decision)))
     return out
 
 
@@ -206,6 +206,7 @@ class _References:
             self.held.update((v.id, v) for v in newest)
         self.depth_of: dict[str, int] = {i: 0 for i in self.held}
         self.ok: dict[str, bool] = {}
+        self.ids: dict[str, str | None] = {}
         self._load([*versions, *newest])
         for ref in unseen:
             if self.depth_of.get(ref, 0) > 0:
@@ -249,9 +250,38 @@ class _References:
             self.ok[ref] = False  # its own references were not loaded: fail closed
             return False
         self.ok[ref] = False  # while judging it, a cycle back to it counts as withheld
+        self.ids[ref] = ref  # ...and is named by its own id
         decision = _decide(self.node, target, self.recipient, self.ctx, self.withheld(target))
-        self.ok[ref] = decision.released
-        return decision.released
+        if decision.redactions:
+            decision = _only_touching(decision, target)
+        found = released_id(target, self.renaming(target, decision)) if decision.released else None
+        # Released only if something can be released: a derivative with nothing left is not.
+        self.ids[ref] = found
+        self.ok[ref] = found is not None
+        return found is not None
+
+    def released_as(self, ref: str) -> str | None:
+        """The id under which the recipient gets a referenced object: its own, or its
+        derivative's (None when withheld or not held)."""
+        if ref not in self.held or not self.releasable(ref):
+            return None
+        return self.ids.get(ref)
+
+    def renaming(self, v: StoredVersion, decision: Decision) -> Decision:
+        """``decision`` with the references to objects the recipient gets as derivatives
+        renamed to the derivatives' ids (a container of a derivative references it)."""
+        if not decision.released or not v.refs:
+            return decision
+        renamed = set()
+        for ref in v.refs.split(" "):
+            if ref in decision.withheld_refs:
+                continue
+            as_ = self.released_as(ref)
+            if as_ is not None and as_ != ref:
+                renamed.add((ref, as_))
+        if not renamed:
+            return decision
+        return dataclasses.replace(decision, outcome=RELEASE_REDACTED, renamed=frozenset(renamed))
 
 
 def _capped_by_newest(decision: Decision, refusal: Verdict | None) -> Decision:
@@ -279,7 +309,7 @@ def _only_touching(decision: Decision, v: StoredVersion) -> Decision:
     if kept == decision.redactions:
         return decision
     verdicts = tuple(x for x in decision.verdicts if x.rule != 8 or kept)
-    outcome = RELEASE_REDACTED if kept or decision.withheld_refs else RELEASE
+    outcome = RELEASE_REDACTED if kept or decision.withheld_refs or decision.renamed else RELEASE
     return dataclasses.replace(decision, outcome=outcome, redactions=kept, verdicts=verdicts)
 
 
@@ -330,7 +360,7 @@ def _build(
         if decision.outcome == WITHHOLD:
             withheld.append((v, decision))
             continue
-        if not decision.redactions and not decision.withheld_refs and not decision.cut:
+        if not (decision.redactions or decision.withheld_refs or decision.cut or decision.renamed):
             released.append(Release(v, decision, v.id, v.content, v.digest))
             continue
         try:
@@ -351,13 +381,14 @@ def _derivative(v: StoredVersion, decision: Decision) -> dict[str, Any]:
         withheld_refs=decision.withheld_refs,
         cut=decision.cut,
         required=_required(v.type),
+        renamed=dict(decision.renamed),
     )
 
 
 def released_id(v: StoredVersion, decision: Decision) -> str | None:
     """The id the recipient gets: the object's own, or its derivative's deterministic one
     (None when no derivative can be made, so nothing is released)."""
-    if decision.redactions or decision.withheld_refs or decision.cut:
+    if decision.redactions or decision.withheld_refs or decision.cut or decision.renamed:
         try:
             return str(_derivative(v, decision)["id"])
         except NothingLeft:
