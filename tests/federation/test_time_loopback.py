@@ -1,5 +1,5 @@
-"""What time releases, and the genuine copy, over real loopback sockets (``kizuna serve``
-subprocesses; a tampering proxy on one path).
+"""What time releases, the genuine copy, and suspensions, over real loopback sockets (``kizuna
+serve`` subprocesses; a tampering proxy on one path; the CLI where an operator acts).
 
 An embargo that ends must reach the parties it becomes releasable to, and an agreement that
 starts must open its parties' views, though their pull cursors moved past those objects long
@@ -28,7 +28,7 @@ from kizuna.core import agreements as core_agreements
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
 from kizuna.core.stix.timestamps import format_timestamp
 from kizuna.core.taxii import Filters, Query
-from kizuna.services import agreements, parties, sealing, sync, taxii
+from kizuna.services import agreements, explain, parties, sealing, sync, taxii
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
 from kizuna.storage.objects import StoredVersion
@@ -223,3 +223,52 @@ def test_a_tampered_copy_never_blocks_the_genuine_one(
     shown = cli(live["BSI"].home, "audit", "set-aside")
     assert shown.returncode == 0, shown.stderr
     assert target["id"] in shown.stdout and "CERT-EU" in shown.stdout, shown.stdout
+
+
+def test_a_suspension_is_signed_and_holds_on_every_partys_node(
+    cluster: Callable[[], dict[str, LiveNode]],
+) -> None:
+    """BSI suspends the agreement on its node (``kizuna agreement suspend``): once they sync,
+    CERT-EU's and NISC's nodes hold it suspended too and release nothing to BSI under it; BSI
+    resumes, and it is in force everywhere again."""
+    live = cluster()
+    opened = {name: LiveNode.opened(node) for name, node in live.items()}
+    nodes = {name: cm.__enter__() for name, cm in opened.items()}
+    try:
+        aid = agree(nodes, NAMES, "all partners", nodes["CERT-EU"].now() - 3_600_000_000)
+        nisc_id = nodes["NISC"].home_party.id
+        mine = [indicator("nisc", n, nisc_id, [TLP_MARKING_ID["green"]]) for n in range(5)]
+        publish(nodes["NISC"], mine)
+    finally:
+        for cm in opened.values():
+            cm.__exit__(None, None, None)
+
+    def states() -> dict[str, str]:
+        out = {}
+        for name, node in live.items():
+            with node.opened() as n:
+                out[name] = agreements.get(n, aid).agreement.state
+        return out
+
+    def nisc_releases_to_bsi() -> set[str]:
+        with live["NISC"].opened() as n:
+            bsi = parties.find(n, "BSI")
+            return {e.version.id for e in explain.preview(n, bsi) if e.released_id} & {
+                o["id"] for o in mine
+            }
+
+    assert nisc_releases_to_bsi() == {o["id"] for o in mine}
+    done = cli(live["BSI"].home, "agreement", "suspend", aid)
+    assert done.returncode == 0, done.stderr
+    sync_round(live)
+    assert states() == {"CERT-EU": "suspended", "BSI": "suspended", "NISC": "suspended"}
+    assert nisc_releases_to_bsi() == set()
+    # NISC's operator cannot lift BSI's suspension.
+    refused = cli(live["NISC"].home, "agreement", "resume", aid)
+    with live["NISC"].opened() as n:
+        assert agreements.get(n, aid).agreement.state == "suspended", refused.stdout
+    done = cli(live["BSI"].home, "agreement", "resume", aid)
+    assert done.returncode == 0, done.stderr
+    sync_round(live)
+    assert states() == {"CERT-EU": "active", "BSI": "active", "NISC": "active"}
+    assert nisc_releases_to_bsi() == {o["id"] for o in mine}

@@ -269,9 +269,16 @@ def _transition(action: str, help_text: str) -> click.Command:
 
 
 for _action, _help in (
-    ("suspend", "Suspend an agreement: releases under it stop at once."),
-    ("resume", "Resume a suspended agreement."),
-    ("terminate", "Terminate an agreement for good; its releases stay in the ledger."),
+    (
+        "suspend",
+        "Suspend an agreement: releases under it stop at once. The suspension is signed by "
+        "your node and applied on every party's node as it syncs.",
+    ),
+    ("resume", "Lift your suspension (another party's stands until that party resumes)."),
+    (
+        "terminate",
+        "Terminate an agreement for good, on every party's node; its releases stay in the ledger.",
+    ),
 ):
     agreement.add_command(_transition(_action, _help))
 

@@ -133,6 +133,22 @@ class PeerClient:
             if isinstance(a, dict) and isinstance(a.get("document"), dict)
         ]
 
+    async def agreement_notices(self) -> list[dict[str, Any]]:
+        """The signed lifecycle notices the peer holds for the agreements we are party to."""
+        response = await self._request(
+            "GET", "/api/agreements", headers={"Accept": "application/json"}
+        )
+        body = self._json(response)
+        if not isinstance(body, list):
+            raise PeerError(f"{self.base_url} sent a malformed agreement list", retry=True)
+        return [
+            n
+            for a in body
+            if isinstance(a, dict) and isinstance(a.get("notices"), list)
+            for n in a["notices"]
+            if isinstance(n, dict)
+        ]
+
     async def whoami(self) -> dict[str, Any]:
         """The peer's node info: its home party, and who it takes us for."""
         response = await self._request("GET", "/api/node", headers={"Accept": "application/json"})

@@ -19,10 +19,10 @@ from kizuna.errors import Forbidden, InvalidJson, NotFound
 from kizuna.http.api import json, require_home
 from kizuna.http.auth import caller
 from kizuna.http.body import read_json
+from kizuna.services import agreement_lifecycle, ingest, parties
 from kizuna.services import agreements as agreement_service
 from kizuna.services import consents as consent_service
 from kizuna.services import explain as explain_service
-from kizuna.services import ingest, parties
 from kizuna.services import ledger as ledger_service
 from kizuna.services.node import Node
 from kizuna.storage import objects as store
@@ -36,7 +36,9 @@ def _node(request: Request) -> Node:
     return node
 
 
-def agreement_out(a: Agreement, now: int) -> dict[str, Any]:
+def agreement_out(
+    a: Agreement, now: int, notices: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": a.id,
         "version": a.version,
@@ -47,6 +49,8 @@ def agreement_out(a: Agreement, now: int) -> dict[str, Any]:
         "parties": [p.id for p in a.parties],
         "signed_by": sorted(a.signed_by),
         "document": a.document,
+        # Signed suspensions, resumptions, terminations of this version (they travel with it).
+        "notices": notices or [],
     }
 
 
@@ -82,6 +86,7 @@ class AgreementOut(BaseModel):
     parties: list[str]
     signed_by: list[str]
     document: dict[str, Any]
+    notices: list[dict[str, Any]] = []
 
 
 @router.get("/agreements", response_model=list[AgreementOut], summary="Agreements you are party to")
@@ -90,7 +95,12 @@ def list_agreements(request: Request, party: Caller) -> Response:
     now = node.now()
     # Per agreement, the newest version that names the caller (every version for home).
     rows = agreement_service.list_all(node, party)
-    return json([agreement_out(s.agreement, now) for s in rows])
+    return json(
+        [
+            agreement_out(s.agreement, now, agreement_lifecycle.notices_of(node, s.agreement))
+            for s in rows
+        ]
+    )
 
 
 @router.get(

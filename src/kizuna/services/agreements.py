@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import yaml
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from kizuna.core import agreements as core
 from kizuna.core.agreements import Agreement, InvalidAgreement
@@ -237,26 +237,11 @@ def delete_draft(node: Node, agreement_id: str) -> int:
     return len(versions)
 
 
-_TRANSITIONS = {
-    "suspend": ({"active"}, "suspended"),
-    "resume": ({"suspended"}, "active"),
-    "terminate": ({"draft", "active", "suspended"}, "terminated"),
-}
-
-
 def transition(node: Node, agreement_id: str, action: str) -> Agreement:
-    """Suspend, resume or terminate the newest version; releases under it stop at once."""
-    allowed, target = _TRANSITIONS[action]
-    current = get(node, agreement_id)
-    if current.agreement.state not in allowed:
-        raise InvalidInput(
-            f"cannot {action} {current.agreement.ref}: it is {current.agreement.state}"
-        )
-    with node.db.write() as conn:
-        conn.execute(
-            update(table)
-            .where(table.c.id == agreement_id, table.c.version == current.agreement.version)
-            .values(state=target, updated_us=node.now())
-        )
-        party_store.bump_generation(conn)
-    return get(node, agreement_id).agreement
+    """Suspend, resume or terminate the newest version; releases under it stop at once.
+
+    The change is a notice signed by the home party, which travels to the other parties'
+    nodes with the agreement (services.agreement_lifecycle)."""
+    from kizuna.services import agreement_lifecycle
+
+    return agreement_lifecycle.transition(node, agreement_id, action)

@@ -24,7 +24,7 @@ from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.taxii import Filters, Query
 from kizuna.errors import KizunaError
 from kizuna.federation.client import PeerClient, PeerError
-from kizuna.services import agreements, ingest, state, taxii
+from kizuna.services import agreement_lifecycle, agreements, ingest, state, taxii
 from kizuna.services import parties as party_service
 from kizuna.services import peers as peer_service
 from kizuna.services.node import Node
@@ -148,6 +148,17 @@ async def _agreements(node: Node, client: PeerClient, result: PeerResult, party_
             result.agreements += 1
         except KizunaError as exc:
             log.warning("refused an agreement copy from %s: %s", result.peer, exc.message)
+    # Suspensions, resumptions, terminations: each signed by the party that made it.
+    for notice in await client.agreement_notices():
+        try:
+            if await asyncio.to_thread(
+                functools.partial(agreement_lifecycle.apply, source=f"sync from {result.peer}"),
+                node,
+                notice,
+            ):
+                result.agreements += 1
+        except KizunaError as exc:
+            log.warning("refused a lifecycle notice from %s: %s", result.peer, exc.message)
 
 
 def _holds_already(node: Node, document: dict[str, Any]) -> bool:

@@ -273,6 +273,19 @@ set_aside = Table(
     Column("replaced_by", String(64), nullable=False),
 )
 
+# Lifecycle notices: a party's signed suspension, resumption or termination of an agreement
+# version (core.agreement_lifecycle); they travel with the agreement and set its state.
+agreement_notices = Table(
+    "agreement_notices",
+    metadata,
+    Column("agreement_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("party", String(64), primary_key=True),
+    Column("issued_us", BigInteger, primary_key=True, autoincrement=False),
+    Column("action", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+)
+
 # Peers: other nodes this node pulls from (and optionally pushes to) over TAXII 2.1.
 peers = Table(
     "peers",
