@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -124,6 +125,23 @@ def serve(
     raise SystemExit(f"kizuna serve did not start; see {log}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its children (the workers) so far."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def run_locust(base: str, tokens_file: Path, seconds: int, prefix: Path) -> None:
     env = {**os.environ, "KIZUNA_LOAD_TOKENS": str(tokens_file)}
     subprocess.run(
@@ -189,12 +207,15 @@ def main() -> None:
                     process, base = serve(home, url, workers, Path(tmp) / "serve.log")
                     load = os.getloadavg()[0]
                     prefix = RESULTS / f"load-{stamp}-{backend}-{workers}"
+                    cpu_before = cpu_seconds(process.pid)
                     try:
                         run_locust(base, tokens_file, args.seconds, prefix)
+                        cpu = cpu_seconds(process.pid) - cpu_before
                     finally:
                         process.terminate()
                         process.wait(60)
                     stats = read_stats(prefix)
+                    stats["cpu"] = {"seconds": cpu}
                     rows.append((backend, workers, load, stats))
                     print_table(rows, args.seconds)
                 finally:
@@ -208,9 +229,9 @@ def print_table(
     print(f"\nlocust, {seconds} s per run, 50 partners polling + 2 feeds posting")
     print(
         "| backend | processes | poll p50 / p99 ms | post p50 / p99 ms | requests/s"
-        " | per process | objects posted/s | errors | load |"
+        " | per process | objects posted/s | errors | server CPU ms/request | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for backend, workers, load, s in rows:
         poll, post, total = s.get("poll", {}), s.get("post", {}), s["Aggregated"]
         posted = post.get("count", 0) * ENVELOPE / seconds
@@ -218,7 +239,7 @@ def print_table(
             f"| {backend} | {workers} | {poll.get('p50', 0):.0f} / {poll.get('p99', 0):.0f} "
             f"| {post.get('p50', 0):.0f} / {post.get('p99', 0):.0f} | {total['rps']:.1f} "
             f"| {total['rps'] / workers:.1f} | {posted:.0f} | {total['failures']:.0f}"
-            f" | {load:.1f} |"
+            f" | {1000 * s['cpu']['seconds'] / max(total['count'], 1):.1f} | {load:.1f} |"
         )
     sys.stdout.flush()
 
