@@ -6,10 +6,12 @@ import re
 from collections.abc import Callable
 
 import pytest
+from argon2 import PasswordHasher
 from console_world import PASSWORD, World, build
 from fastapi.testclient import TestClient
 
 from kizuna.http.app import create_app
+from kizuna.services import users
 from kizuna.services.node import Node
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -30,6 +32,14 @@ def log_in(http: TestClient, user: str, password: str = PASSWORD) -> TestClient:
     )
     assert r.status_code == 303, r.text
     return http
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id still, with small parameters: these tests are about the console, not hashing
+    (tests/services/test_users.py checks the stored hashes with the real parameters)."""
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
+    monkeypatch.setattr(users, "_DUMMY", users._HASHER.hash("kizuna: no such user"))
 
 
 @pytest.fixture

@@ -144,3 +144,12 @@ def test_a_personal_token_acts_as_its_party_and_every_write_names_the_person(
     r = http.get("/api/node", headers={"Authorization": f"Bearer {personal}"})
     assert r.status_code == 401
     assert http.get("/api/node", headers={"Authorization": f"Bearer {machine}"}).status_code == 200
+
+
+def test_first_login_creates_the_operator_then_gives_it_a_new_password(sqlite_node: Node) -> None:
+    first = users.first_login(sqlite_node)
+    admin = users.login(sqlite_node, "admin", first).user
+    assert admin.roles == ("analyst", "publisher", "admin", "auditor")
+    users.disable(sqlite_node, "admin")
+    second = users.first_login(sqlite_node)
+    assert second != first and users.login(sqlite_node, "admin", second).user.name == "admin"

@@ -39,6 +39,7 @@ from kizuna.services import (
     peers,
     sync,
     tokens,
+    users,
 )
 from kizuna.services.node import Node, init_node
 
@@ -363,6 +364,10 @@ def _summary(demo: Demo) -> None:
         held = sum(1 for _ in explain.preview(node, node.home_party))
         demo.say(f"   {name} ({city})  {demo.url(name)}  {held} objects")
         demo.console.print(f"      token {token}", soft_wrap=True)
+        password = users.first_login(node)
+        demo.console.print(
+            f"      console {demo.url(name)}/  user admin  password {password}", soft_wrap=True
+        )
 
 
 async def _run(demo: Demo, once: bool) -> int:

@@ -14,7 +14,7 @@ from kizuna.cli.context import Env
 from kizuna.core import settings as core_settings
 from kizuna.core.parties import KINDS
 from kizuna.errors import InvalidInput, NodeNotInitialised
-from kizuna.services import importer, parties, tokens
+from kizuna.services import importer, parties, tokens, users
 from kizuna.services import node as node_service
 from kizuna.storage import migrate
 from kizuna.storage.database import redact_url
@@ -227,6 +227,11 @@ def quickstart(env: Env, host: str, port: int) -> None:
         soft_wrap=True,
     )
     env.console.print(f"  API:    {base}/api/docs", soft_wrap=True)
+    password = users.first_login(node)
+    env.console.print(
+        f"  console: {base}/   user [bold]admin[/]  password [bold]{password}[/] (shown once)",
+        soft_wrap=True,
+    )
     env.console.print(
         f"  try:    curl -H 'Authorization: Bearer {token.value}' "
         f"-H 'Accept: application/taxii+json;version=2.1' {base}/taxii2/root/collections/\n",

@@ -98,6 +98,18 @@ def add(
     return user, password
 
 
+def first_login(node: Node, name: str = "admin") -> str:
+    """A console login for the operator: the user ``name`` of the home party with every role,
+    created if missing, else enabled again with a new password. Returns the password."""
+    with node.db.read() as conn:
+        exists = store.by_name(conn, name) is not None
+    if not exists:
+        return add(node, name, roles=people.ROLES)[1]
+    disable(node, name, False)
+    set_roles(node, name, people.ROLES)
+    return reset_password(node, name)
+
+
 def get(node: Node, name: str) -> User:
     with node.db.read() as conn:
         found = store.by_name(conn, name)
