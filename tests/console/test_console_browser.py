@@ -82,6 +82,8 @@ def test_log_in_search_and_open_an_object(site: Site) -> None:
     page.get_by_role("link", name="Search").click()
     page.get_by_label("Value").fill("198.51.100")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/search?**")
+    page.wait_for_selector("p.count")
     site.shot(page, "search", keep=True)
     page.get_by_role("link", name="scripted").click()
     page.wait_for_url("**/object/**")
