@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
 from argon2 import PasswordHasher
-from console_world import PASSWORD, World, build
+from console_world import World, build, log_in
 from fastapi.testclient import TestClient
 
 from kizuna.http.app import create_app
 from kizuna.services import users
 from kizuna.services.node import Node
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def log_in(http: TestClient, user: str, password: str = PASSWORD) -> TestClient:
-    token = csrf_of(http.get("/login").text)
-    r = http.post(
-        "/login",
-        data={"csrf": token, "user": user, "password": password, "next": "/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return http
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,11 @@ agreement, a draft agreement awaiting CERT-EU's signature, objects of every kind
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from fastapi.testclient import TestClient
 
 from agreement_world import signed_by
 from kizuna.core import agreements as core
@@ -160,3 +163,23 @@ def build(node: Node) -> World:
     for name, (p, roles) in PEOPLE.items():
         users.add(node, name, party=p, roles=roles, password=PASSWORD)
     return World(node, party, keys, str(draft["id"]), str(offline["id"]), request["id"], objects)
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(http: TestClient, user: str, password: str = PASSWORD) -> TestClient:
+    token = csrf_of(http.get("/login").text)
+    r = http.post(
+        "/login",
+        data={"csrf": token, "user": user, "password": password, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return http

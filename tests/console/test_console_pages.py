@@ -11,10 +11,9 @@ from collections.abc import Callable
 
 import orjson
 import pytest
-from console_world import PASSWORD, SCRIPT, World
+from console_world import PASSWORD, SCRIPT, World, csrf_of, log_in
 from fastapi.testclient import TestClient
 
-from conftest import csrf_of, log_in
 from kizuna.core import agreements as core
 from kizuna.core.protocol import PROTOCOL_TYPES
 from kizuna.core.seals import SEAL_TYPE
