@@ -37,10 +37,14 @@ class Site:
         self.world, self.url, self.browser, self.shots = world, url, browser, shots
         self.dialogs: list[str] = []
 
+    def _dismiss(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
     def login(self, user: str) -> Any:
         context = self.browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("dialog", self._dismiss)
         page.goto(f"{self.url}/")
         page.get_by_label("User name").fill(user)
         page.get_by_label("Password").fill(PASSWORD)
