@@ -33,6 +33,7 @@ import yaml
 from taxii2client.v21 import Collection, as_pages
 
 from kizuna.core import agreements as core_agreements
+from kizuna.core.agreement_lifecycle import make as make_notice
 from kizuna.core.consents import CONSENT_TYPE
 from kizuna.core.handling import Classification
 from kizuna.core.markings import TLP_MARKING_ID, handling_marking
@@ -40,7 +41,7 @@ from kizuna.core.parties import Party
 from kizuna.core.signing import public_key_of
 from kizuna.core.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.core.taxii import INBOX, RELEASED, Filters
-from kizuna.services import agreements, consents, importer, parties, tokens
+from kizuna.services import agreement_lifecycle, agreements, consents, importer, parties, tokens
 from kizuna.services.node import Node, init_node, new_private_key
 from kizuna.storage import objects as store
 from oracle import (
@@ -467,7 +468,10 @@ def _setup_agreements(sc: Scenario) -> None:
         stored = agreements.add(sc.node, doc)
         assert stored.state == ("active" if spec["signers"] == spec["parties"] else "draft")
         if "action" in spec:
-            agreements.transition(sc.node, stored.id, spec["action"])
+            # A party to it takes the action: a notice signed with its own key.
+            by = spec["parties"][0]
+            notice = make_notice(stored, spec["action"], sc.pid(by), sc.keys[by], sc.node.now())
+            agreement_lifecycle.apply(sc.node, notice, source=f"sync from {by}")
         sc.documents.append(doc)
 
 
