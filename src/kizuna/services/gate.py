@@ -181,8 +181,8 @@ class _References:
     """Rule 7 across the graph: a referenced object counts as withheld if the gate would
     withhold it, judged with its own references in turn (a relationship whose end is withheld
     is withheld, so a report naming it loses it too). Referenced objects are loaded a level at
-    a time, to ``DEPTH`` levels; what lies deeper counts as withheld (fail closed), and so does
-    a reference met again while it is being judged (a cycle)."""
+    a time, to ``DEPTH`` levels; what lies deeper counts as withheld (fail closed). A reference
+    met again while it is being judged (a cycle) counts as released if its own handling allows."""
 
     DEPTH = 4
 
@@ -207,6 +207,8 @@ class _References:
         self.depth_of: dict[str, int] = {i: 0 for i in self.held}
         self.ok: dict[str, bool] = {}
         self.ids: dict[str, str | None] = {}
+        self.judging: set[str] = set()
+        self.assumed: set[str] = set()
         self._load([*versions, *newest])
         for ref in unseen:
             if self.depth_of.get(ref, 0) > 0:
@@ -249,12 +251,28 @@ class _References:
         if self.depth_of.get(ref, 0) >= self.DEPTH and target.refs:
             self.ok[ref] = False  # its own references were not loaded: fail closed
             return False
-        self.ok[ref] = False  # while judging it, a cycle back to it counts as withheld
-        self.ids[ref] = ref  # ...and is named by its own id
-        decision = _decide(self.node, target, self.recipient, self.ctx, self.withheld(target))
+        if ref in self.judging:
+            # A cycle back to an object being judged (a CVD case and its vulnerabilities name
+            # each other): it counts as released under its own id if its own handling allows
+            # it. Should it end up withheld after all, what was judged on that is judged again.
+            assumed = _decide(self.node, target, self.recipient, self.ctx).released
+            if assumed:
+                self.assumed.add(ref)
+            return assumed
+        self.judging.add(ref)
+        judged_before = len(self.ok)
+        try:
+            decision = _decide(self.node, target, self.recipient, self.ctx, self.withheld(target))
+        finally:
+            self.judging.discard(ref)
         if decision.redactions:
             decision = _only_touching(decision, target)
         found = released_id(target, self.renaming(target, decision)) if decision.released else None
+        if found is None and ref in self.assumed:
+            for stale in list(self.ok)[judged_before:]:
+                del self.ok[stale]
+                self.ids.pop(stale, None)
+        self.assumed.discard(ref)
         # Released only if something can be released: a derivative with nothing left is not.
         self.ids[ref] = found
         self.ok[ref] = found is not None
