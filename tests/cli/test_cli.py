@@ -254,10 +254,11 @@ def test_import_and_export(home: list[str], tmp_path: Path) -> None:
     got = orjson.loads(out.read_bytes())
     assert got["type"] == "bundle"
     indicators = [o for o in got["objects"] if o["type"] == "indicator"]
-    assert indicators == objs
+    by_id = sorted(objs, key=lambda o: o["id"])  # exported in date_added order
+    assert sorted(indicators, key=lambda o: o["id"]) == by_id
     ndjson = run(*home, "export", "--to", "BSI", "--format", "ndjson")
     lines = [orjson.loads(line) for line in ndjson.stdout_bytes.splitlines()]
-    assert [o for o in lines if o["type"] == "indicator"] == objs
+    assert sorted((o for o in lines if o["type"] == "indicator"), key=lambda o: o["id"]) == by_id
 
 
 def test_import_reports_each_failure_with_its_reason(home: list[str], tmp_path: Path) -> None:

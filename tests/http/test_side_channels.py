@@ -4,6 +4,7 @@ gate's inputs"): metrics, derivatives, explain, post answers and ``date_added``,
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from taxii_harness import Caller, Taxii
 
 from kizuna.core.redaction import DERIVATIVE_EXTENSION, derived_id
 from kizuna.services import ingest, tokens
+from kizuna.storage import objects as store
 
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1 §2.9
 
@@ -248,3 +250,54 @@ def test_a_post_answers_alike_for_ids_held_from_others_and_ids_never_allowed(tax
     assert gone[0].json()["description"].replace(held["id"], "ID") == gone[1].json()[
         "description"
     ].replace(absent, "ID")
+
+
+def _date_added(caller: Caller) -> dict[str, int]:
+    """Each released object's ``date_added`` as the partner reads it, in microseconds."""
+    got = caller.client.get(f"{RELEASED_URL}manifest/?match[type]=indicator", headers=TAXII_HEADERS)
+    assert got.status_code == 200, got.text
+    out = {}
+    for entry in got.json().get("objects", []):
+        stamp = datetime.fromisoformat(entry["date_added"].replace("Z", "+00:00"))
+        out[entry["id"]] = int(stamp.timestamp()) * 1_000_000 + stamp.microsecond
+    return out
+
+
+def test_date_added_gaps_do_not_count_what_was_withheld(taxii: Taxii) -> None:
+    """Two objects a partner may read, imported with ``k`` it may not between them: with dates
+    given one after the other, the gap between the two it reads would be ``k + 1``."""
+    bsi = taxii.join("BSI")
+    home = taxii.node.home_party
+    batches = []
+    for n, withheld in enumerate((0, 0, 3, 3, 40, 40, 0, 3, 40, 0)):
+        first, last = indicator(f"gap-{n}-first"), indicator(f"gap-{n}-last")
+        red = [indicator(f"gap-{n}-red-{i}", tlp="red") for i in range(withheld)]
+        ingest.ingest(taxii.node, [first, *red, last], submitter=home, path="import")
+        batches.append((first["id"], last["id"], withheld))
+    dates = _date_added(bsi)
+    assert len(dates) == 2 * len(batches)  # nothing red, and every clear one
+    gaps = [(abs(dates[b] - dates[a]), withheld) for a, b, withheld in batches]
+    assert not all(gap == withheld + 1 for gap, withheld in gaps), gaps
+
+
+def test_a_batch_window_is_as_wide_whatever_it_withholds(taxii: Taxii) -> None:
+    """The next batch's dates start after the whole window of the one before, and a window is
+    as wide for 2 objects as for 2 plus 40 withheld: the jump between batches counts nothing."""
+    home = taxii.node.home_party
+    widths = []
+    for n, withheld in enumerate((0, 40, 0, 62)):
+        with taxii.node.db.read() as conn:
+            before = store.last_date_added(conn)
+        red = [indicator(f"window-{n}-red-{i}", tlp="red") for i in range(withheld)]
+        pair = [indicator(f"window-{n}-a"), indicator(f"window-{n}-b")]
+        outcomes = ingest.ingest(taxii.node, [*pair, *red], submitter=home, path="import")
+        with taxii.node.db.read() as conn:
+            after = store.last_date_added(conn)
+        widths.append(after - before)
+        assert all(before < (o.date_added or 0) <= after for o in outcomes)
+    assert len(set(widths)) == 1 and widths[0] == store.date_window(1), widths
+    # Past 64 objects a window grows by powers of two: its width tells a reader at most the
+    # batch's size to a factor of two.
+    assert [store.date_window(n) for n in (1, 64, 65, 128, 129, 1000)] == [
+        4096, 4096, 8192, 8192, 16384, 65536,
+    ]  # fmt: skip

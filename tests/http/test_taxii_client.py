@@ -172,7 +172,8 @@ def test_filters_through_the_client(
     inbox.add_objects(envelope(*objs), poll_interval=0.05)
     picked = [objs[1]["id"], objs[4]["id"]]
     got = valid(inbox.get_objects(id=",".join(picked))["objects"])
-    assert [o["id"] for o in without_seals(got)] == picked
+    # In date_added order: one post's objects take random dates in its window.
+    assert sorted(o["id"] for o in without_seals(got)) == sorted(picked)
     identities = without_seals(inbox.get_objects(type="identity")["objects"])
     assert [o["type"] for o in identities] == ["identity"]
     manifest = without_seals(inbox.get_manifest()["objects"])

@@ -68,8 +68,11 @@ def held(reader: Caller) -> dict[str, Any]:
 
 
 def seed(bsi: Caller, count: int, prefix: str = "s") -> list[dict[str, Any]]:
+    """``count`` objects of ``bsi``'s, posted one by one: each post is a batch, and a batch's
+    versions take random dates in its window, so only separate posts keep their order."""
     objs = [indicator(f"{prefix}-{n}", created_by=bsi.party.id) for n in range(count)]
-    post(bsi, *objs)
+    for obj in objs:
+        post(bsi, obj)
     return objs
 
 
@@ -537,7 +540,8 @@ def test_gate_filters_before_limit_so_more_is_truthful(taxii: Taxii, bsi: Caller
     home = taxii.home
     order = ["clear", "amber", "clear", "amber", "red", "clear", "amber", "amber"]
     objs = [indicator(f"mix-{n}", created_by=home.party.id, tlp=tlp) for n, tlp in enumerate(order)]
-    post(home, *objs)
+    for obj in objs:  # one by one, so that their dates follow this order
+        post(home, obj)
     visible = [o["id"] for o, tlp in zip(objs, order, strict=True) if tlp == "clear"]
     url = RELEASED_URL + "objects/"
     for limit in (2, 3, 4):  # limit=1: see test_limit_one_is_kept_with_seals

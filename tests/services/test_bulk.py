@@ -36,7 +36,8 @@ def indicator(n: int, spec_version: str | None = "2.1") -> dict[str, Any]:
 
 
 def write_bundle(path: Path, count: int, **bundle: Any) -> Path:
-    objects = [indicator(n, bundle.pop("object_version", "2.1")) for n in range(count)]
+    object_version = bundle.pop("object_version", "2.1")
+    objects = [indicator(n, object_version) for n in range(count)]
     path.write_bytes(
         orjson.dumps(
             {
@@ -105,9 +106,12 @@ def test_a_stix_2_0_bundle_comes_in_whole(
     assert (report.stored, report.failures) == (50, [])
     with sqlite_node.db.read() as conn:
         query = select(objects_table.c.content).where(objects_table.c.type == "indicator")
-        row = conn.execute(query.limit(1)).scalar_one()
-    stored = orjson.loads(row)
-    assert stored["spec_version"] == "2.1" and stored["indicator_types"] == ["malicious-activity"]
+        rows = conn.execute(query).scalars().all()
+    assert len(rows) == 50
+    for row in rows:
+        stored = orjson.loads(row)
+        assert stored["spec_version"] == "2.1"
+        assert stored["indicator_types"] == ["malicious-activity"]
 
 
 @pytest.mark.parametrize("kind", ["bundle", "streamed-bundle", "ndjson"])

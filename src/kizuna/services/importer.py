@@ -47,8 +47,8 @@ class Report:
     # CSAF advisories imported, and what was verified about them (hashes, OpenPGP signatures).
     csaf: int = 0
     verified: list[Failure] = field(default_factory=list)
-    # Per file, the ``date_added`` ranges of the versions it stored (consecutive batches merge):
-    # what ``services.withholding.after_import`` judges, without holding a million ids.
+    # Per file, the ``date_added`` range of each batch it stored (a batch's window holds nothing
+    # else): what ``services.withholding.after_import`` judges, without holding a million ids.
     stored_ranges: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def add(
@@ -58,9 +58,9 @@ class Report:
         first_index: int,
         file: str | None = None,
     ) -> None:
-        ranges = self.stored_ranges.setdefault(file or where, [])
-        for date_added in sorted(o.date_added for o in outcomes if o.date_added is not None):
-            _extend(ranges, date_added)
+        dates = [o.date_added for o in outcomes if o.status == "stored" and o.date_added]
+        if dates:
+            self.stored_ranges.setdefault(file or where, []).append((min(dates), max(dates)))
         for n, o in enumerate(outcomes):
             if o.status == "stored":
                 self.stored += 1
@@ -87,13 +87,6 @@ class Report:
                 {"where": f.where, "id": f.id, "reason": f.reason} for f in self.warnings
             ]
         return out
-
-
-def _extend(ranges: list[tuple[int, int]], date_added: int) -> None:
-    if ranges and ranges[-1][1] + 1 == date_added:
-        ranges[-1] = (ranges[-1][0], date_added)
-    else:
-        ranges.append((date_added, date_added))
 
 
 def objects_of(document: Any, where: str) -> list[Any]:

@@ -515,8 +515,7 @@ def _write(
     if not fresh:
         return fresh
     rows, flag_changes = _with_flags(fresh, existing)
-    first = store.allocate_dates(conn, len(rows), node.now())
-    dates = store.insert_versions(conn, first, rows)
+    dates = store.insert_versions(conn, rows, node.now())
     store.set_flags(conn, flag_changes)
     pending = [
         {"marking_id": m, "date_added": d}

@@ -142,7 +142,7 @@ def _sweep(node: Node, conn: Connection, now: int) -> Swept:
 
 
 _OF_KEYS = (
-    select(objects_table.c.date_added, objects_table.c.view_key)
+    select(objects_table.c.date_added, objects_table.c.view_key, objects_table.c.id)
     .where(objects_table.c.view_key.in_(bindparam("keys", expanding=True)))
     .order_by(objects_table.c.date_added)
 )
@@ -168,12 +168,12 @@ def _redate(conn: Connection, keys: list[int], now: int) -> int:
     rows = conn.execute(_OF_KEYS, {"keys": keys}).all()
     if not rows:
         return 0
-    first = store.allocate_dates(conn, len(rows), now)
-    moves = [{"old": int(old), "new": first + i} for i, (old, _) in enumerate(rows)]
+    dates = store.allocate_dates(conn, [oid for _, _, oid in rows], now)
+    moves = [{"old": int(old), "new": new} for (old, _, _), new in zip(rows, dates, strict=True)]
     conn.execute(_MOVE, moves)
     conn.execute(_MOVE_PENDING, moves)
     last: dict[int, int] = {}
-    for move, (_, key) in zip(moves, rows, strict=True):
-        last[int(key)] = move["new"]
+    for move, (_, key, _) in zip(moves, rows, strict=True):
+        last[int(key)] = max(last.get(int(key), 0), move["new"])
     conn.execute(_RAISE, [{"key": k, "last": d} for k, d in last.items()])
     return len(rows)

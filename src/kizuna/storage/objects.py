@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -162,18 +163,44 @@ def quarantined_versions(conn: Connection, ids: Iterable[str]) -> set[tuple[str,
     return out
 
 
-def allocate_dates(conn: Connection, count: int, now_us: int) -> int:
-    """Reserve ``count`` consecutive ``date_added`` values; returns the first.
+# Where in its window each new version's ``date_added`` falls is drawn at random, so the gaps
+# between the versions a partner may read say nothing about how many it may not (see
+# date_window). The generator is the operating system's: a partner must not predict it.
+_RANDOM = random.SystemRandom()
+_MIN_WINDOW = 4096
 
-    Strictly increasing per node even if the clock steps back; the row lock (PostgreSQL) or the
-    single writer (SQLite) makes commit order follow ``date_added`` order, so ``added_after``
-    paging never skips an object committed late.
+
+def date_window(count: int) -> int:
+    """How many ``date_added`` values a batch of ``count`` versions reserves: at least 4,096
+    and 64 per version, rounded up to a power of two, so the window's width does not tell a
+    reader how many of a small batch it was not given (and of a large one, only to a factor
+    of two)."""
+    return max(_MIN_WINDOW, 1 << (64 * max(count, 1) - 1).bit_length())
+
+
+def allocate_dates(conn: Connection, ids: Sequence[str], now_us: int) -> list[int]:
+    """The ``date_added`` of new versions of ``ids`` (in that order), inside a window reserved
+    for them alone (``date_window``).
+
+    The window starts after every date given before, even if the clock steps back; the row lock
+    (PostgreSQL) or the single writer (SQLite) makes commit order follow ``date_added`` order,
+    so ``added_after`` paging never skips a version committed late. Inside the window the dates
+    are distinct and drawn at random, except that versions of one id keep their order.
     """
     q = _LAST_DATE_LOCKED if conn.dialect.name == "postgresql" else _LAST_DATE
     last = conn.execute(q).scalar_one()
     first = max(last + 1, now_us)
-    conn.execute(_SET_LAST_DATE, {"last": first + count - 1})
-    return int(first)
+    width = date_window(len(ids))
+    conn.execute(_SET_LAST_DATE, {"last": first + width - 1})
+    dates = [first + d for d in _RANDOM.sample(range(width), len(ids))]
+    positions: dict[str, list[int]] = {}
+    for n, oid in enumerate(ids):
+        positions.setdefault(oid, []).append(n)
+    for same in positions.values():
+        if len(same) > 1:
+            for n, d in zip(same, sorted(dates[n] for n in same), strict=True):
+                dates[n] = d
+    return dates
 
 
 # The columns of ``objects`` in table order: the order of the compiled INSERT's parameters.
@@ -201,11 +228,11 @@ def _insert_sql(dialect: Dialect) -> tuple[str, bool]:
     return found
 
 
-def insert_versions(conn: Connection, first_date: int, rows: Sequence[NewVersion]) -> list[int]:
-    """Insert new versions with consecutive dates; returns their ``date_added``."""
+def insert_versions(conn: Connection, rows: Sequence[NewVersion], now_us: int) -> list[int]:
+    """Insert new versions with dates from ``allocate_dates``; returns their ``date_added``."""
     if not rows:
         return []
-    dates = list(range(first_date, first_date + len(rows)))
+    dates = allocate_dates(conn, [r.id for r in rows], now_us)
     keys = view_keys.intern(conn, [(key_parts(r), d) for d, r in zip(dates, rows, strict=True)])
     values = [
         (d, r.id, r.type, r.modified, r.spec_version, r.is_latest, r.is_first, r.source,
